@@ -1,0 +1,112 @@
+"""Fixtures: every test that takes ``app`` runs on SQLite and on PostgreSQL.
+
+The schema is built by the migrations (``flask db upgrade``), as in production, so the
+migrations are tested too. PostgreSQL comes from ``TEST_DATABASE_URL``; without it those
+tests skip, unless ``REQUIRE_POSTGRES=1`` (set in CI), where they fail instead.
+"""
+
+import os
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from tracker import create_app
+from tracker.config import TestConfig
+from tracker.extensions import db
+
+BACKENDS = ("sqlite", "postgresql")
+# Rows the migrations load; tests may change them, so they are put back after each test.
+REFERENCE_TABLES = ("regions", "local_authorities", "programmes", "milestones", "programme_targets")
+
+_apps: dict = {}
+
+
+def _config_dict() -> dict:
+    return {key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()}
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail("REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set")
+        pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
+    return url
+
+
+def _reset_postgres_schema(url: str) -> None:
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def _build_app(backend: str, tmp_path_factory):
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "test.sqlite3"
+        url = f"sqlite:///{path}"
+    else:
+        url = _postgres_url()
+        _reset_postgres_schema(url)
+    app = create_app({**_config_dict(), "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade()
+        snapshot = {
+            table: [
+                dict(row._mapping)
+                for row in db.session.execute(sa.select(db.metadata.tables[table]))
+            ]
+            for table in REFERENCE_TABLES
+        }
+        db.session.rollback()
+    app.extensions["test_reference_snapshot"] = snapshot
+    return app
+
+
+def _clean(app) -> None:
+    """Empty every table, then put the reference rows back as the migrations left them."""
+    snapshot = app.extensions["test_reference_snapshot"]
+    with app.app_context():
+        db.session.rollback()
+        metadata = db.metadata
+        with db.engine.begin() as conn:
+            for table in reversed(metadata.sorted_tables):
+                if table.name not in ("regions", "local_authorities", "programmes"):
+                    conn.execute(table.delete())
+            programmes = metadata.tables["programmes"]
+            for row in snapshot["programmes"]:
+                conn.execute(programmes.update().where(programmes.c.id == row["id"]).values(**row))
+            for name in ("milestones", "programme_targets"):
+                if snapshot[name]:
+                    conn.execute(metadata.tables[name].insert(), snapshot[name])
+
+
+@pytest.fixture(params=BACKENDS)
+def app(request, tmp_path_factory):
+    backend = request.param
+    if backend not in _apps:
+        _apps[backend] = _build_app(backend, tmp_path_factory)
+    app = _apps[backend]
+    app.config["BACKEND"] = backend
+    try:
+        with app.app_context():
+            yield app
+    finally:
+        _clean(app)
+
+
+@pytest.fixture
+def session(app):
+    return db.session
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()

@@ -1,0 +1,106 @@
+"""Record every change to the service's records, and who made it.
+
+A listener on the session writes one ``audit_events`` row per inserted, changed or
+deleted object at each flush, in the same transaction as the change itself, so the
+trail cannot miss a change or record one that was rolled back.
+"""
+
+import contextlib
+import contextvars
+from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tracker.models import AuditEvent
+from tracker.models.base import utcnow
+
+SYSTEM_ACTOR = (None, "system")
+
+_actor: contextvars.ContextVar[tuple[int | None, str]] = contextvars.ContextVar(
+    "audit_actor", default=SYSTEM_ACTOR
+)
+
+
+def set_actor(user=None, *, label: str | None = None) -> contextvars.Token:
+    """Name who the following changes are made by: a user, or a label such as 'demo'."""
+    if user is not None:
+        return _actor.set((user.id, user.email))
+    return _actor.set((None, label or "system"))
+
+
+@contextlib.contextmanager
+def acting_as(user=None, *, label: str | None = None) -> Iterator[None]:
+    token = set_actor(user, label=label)
+    try:
+        yield
+    finally:
+        _actor.reset(token)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _column_changes(obj, *, only_changed: bool) -> dict[str, Any]:
+    state = sa.inspect(obj)
+    changes: dict[str, Any] = {}
+    for attr in state.mapper.column_attrs:
+        history = state.attrs[attr.key].history
+        if only_changed:
+            if not history.has_changes():
+                continue
+            old = history.deleted[0] if history.deleted else None
+            new = history.added[0] if history.added else None
+            changes[attr.key] = [_plain(old), _plain(new)]
+        else:
+            value = getattr(obj, attr.key)
+            if attr.key != "password_hash":
+                changes[attr.key] = _plain(value)
+    changes.pop("password_hash", None)
+    return changes
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _record_changes(session: Session, flush_context) -> None:
+    actor_id, actor = _actor.get()
+    now = utcnow()
+    rows = []
+    for action, objects in (
+        ("create", session.new),
+        ("update", session.dirty),
+        ("delete", session.deleted),
+    ):
+        for obj in objects:
+            if isinstance(obj, AuditEvent) or not hasattr(obj, "__table__"):
+                continue
+            if action == "update" and not session.is_modified(obj, include_collections=False):
+                continue
+            changes = _column_changes(obj, only_changed=action == "update")
+            if action == "update" and not changes:
+                continue
+            rows.append(
+                {
+                    "occurred_dt": now,
+                    "actor_id": actor_id,
+                    "actor": actor,
+                    "action": action,
+                    "entity_type": obj.__table__.name,
+                    "entity_id": getattr(obj, "id", None),
+                    "changes": changes if action != "delete" else {},
+                }
+            )
+    if rows:
+        session.connection().execute(sa.insert(AuditEvent.__table__), rows)

@@ -1,0 +1,113 @@
+"""Cohorts: created and changed by providers within their allocation."""
+
+import logging
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tracker.errors import DomainError
+from tracker.models import Allocation, Claim, Cohort, CohortStatus, Programme, Provider
+from tracker.places import promote_waiting
+
+logger = logging.getLogger(__name__)
+
+
+def _allocation_places(session: Session, provider: Provider, programme: Programme) -> int:
+    places = session.scalar(
+        sa.select(Allocation.places).where(
+            Allocation.provider_id == provider.id, Allocation.programme_id == programme.id
+        )
+    )
+    if places is None:
+        raise DomainError(
+            f"{provider.name} has no allocation of places on {programme.name}", field="programme"
+        )
+    return places
+
+
+def _check(name: str, starts_on: date, ends_on: date, places: int, allocation: int) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise DomainError("Enter a name for the cohort", field="name")
+    if ends_on <= starts_on:
+        raise DomainError("The end date must be after the start date", field="ends_on")
+    if places < 1:
+        raise DomainError("Enter a number of places of 1 or more", field="places")
+    if places > allocation:
+        raise DomainError(
+            f"A cohort cannot offer more than the allocation of {allocation:,} places",
+            field="places",
+        )
+    return name
+
+
+def create_cohort(
+    session: Session,
+    provider: Provider,
+    programme: Programme,
+    *,
+    name: str,
+    starts_on: date,
+    ends_on: date,
+    places: int,
+) -> Cohort:
+    """Create an open cohort offering places within the provider's allocation."""
+    name = _check(
+        name, starts_on, ends_on, places, _allocation_places(session, provider, programme)
+    )
+    taken = session.scalar(
+        sa.select(Cohort.id).where(
+            Cohort.provider_id == provider.id,
+            Cohort.programme_id == programme.id,
+            Cohort.name == name,
+        )
+    )
+    if taken is not None:
+        raise DomainError(f"You already have a cohort called {name}", field="name")
+    cohort = Cohort(
+        provider=provider,
+        programme=programme,
+        name=name,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        places=places,
+        status=CohortStatus.OPEN,
+    )
+    session.add(cohort)
+    session.flush()
+    logger.info("Cohort %s created for %s on %s", cohort.id, provider.ukprn, programme.code)
+    return cohort
+
+
+def update_cohort(
+    session: Session,
+    cohort: Cohort,
+    *,
+    name: str,
+    starts_on: date,
+    ends_on: date,
+    places: int,
+    status: CohortStatus,
+) -> Cohort:
+    """Change a cohort; its places can fall no lower than the places already funded in it."""
+    name = _check(
+        name,
+        starts_on,
+        ends_on,
+        places,
+        _allocation_places(session, cohort.provider, cohort.programme),
+    )
+    funded = session.scalar(
+        sa.select(sa.func.count()).where(Claim.cohort_id == cohort.id, Claim.holds_place.is_(True))
+    )
+    if places < funded:
+        raise DomainError(
+            f"{funded} places in this cohort are already funded: enter {funded} or more",
+            field="places",
+        )
+    cohort.name, cohort.starts_on, cohort.ends_on = name, starts_on, ends_on
+    cohort.places, cohort.status = places, status
+    session.flush()
+    promote_waiting(session, cohort.programme)
+    return cohort

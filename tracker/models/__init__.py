@@ -1,0 +1,35 @@
+"""The typed models, one module per aggregate; import them from here."""
+
+from tracker.models.audit import AuditEvent
+from tracker.models.base import Base
+from tracker.models.claim import LIVE_STATUSES, Claim, ClaimStatus, Declaration
+from tracker.models.cohort import Cohort, CohortStatus
+from tracker.models.organisation import Allocation, Provider, Setting, SettingKind
+from tracker.models.participant import Participant
+from tracker.models.programme import Milestone, Programme, ProgrammeTarget, RegionQuota
+from tracker.models.reference import LocalAuthority, Region
+from tracker.models.user import Role, User
+
+__all__ = [
+    "LIVE_STATUSES",
+    "Allocation",
+    "AuditEvent",
+    "Base",
+    "Claim",
+    "ClaimStatus",
+    "Cohort",
+    "CohortStatus",
+    "Declaration",
+    "LocalAuthority",
+    "Milestone",
+    "Participant",
+    "Programme",
+    "ProgrammeTarget",
+    "Provider",
+    "Region",
+    "RegionQuota",
+    "Role",
+    "Setting",
+    "SettingKind",
+    "User",
+]

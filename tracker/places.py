@@ -1,0 +1,555 @@
+"""The place ledger: who gets a funded place, who waits, and in what order.
+
+Every decision about places goes through this module: the pages, the CSV import, the
+API and the commands all call it. A claim is funded only when every cap that applies
+has room:
+
+- the programme's national target (the current ``ProgrammeTarget``),
+- the provider's allocation on the programme,
+- the cohort's places,
+- each region quota covering the claim's region (over the programme, or per cohort),
+- the places one setting may hold at once.
+
+Otherwise it waits. The waiting list is ordered by priority region first, then by the
+order of claims; a place given back before training starts goes to the first waiting
+claim that fits, at once.
+
+Concurrency: each operation starts by bumping ``programmes.ledger_seq`` with an UPDATE.
+On PostgreSQL that takes the programme's row lock until commit, so decisions about one
+programme happen one at a time, on any number of machines; on SQLite the transaction
+already holds the database's write lock (see ``tracker.database``). The counts are read
+after the lock is held, so they are never stale. The lock is always the first one an
+operation takes, so two operations cannot deadlock on it; if the database still reports
+a deadlock or serialisation failure, the operation is rolled back to its savepoint and
+retried here, never shown to a user.
+
+Functions flush; they never commit. The caller commits once, at the edge.
+"""
+
+import functools
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tracker.errors import DomainError
+from tracker.models import (
+    LIVE_STATUSES,
+    Allocation,
+    Claim,
+    ClaimStatus,
+    Cohort,
+    CohortStatus,
+    LocalAuthority,
+    Programme,
+    ProgrammeTarget,
+    RegionQuota,
+    Setting,
+    User,
+)
+from tracker.models.base import utcnow
+from tracker.models.programme import programme_priority_regions
+from tracker.participants import find_or_add_participant
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+# Claims that use a funded place at once, for the per-setting limit.
+ACTIVE_STATUSES = (ClaimStatus.FUNDED, ClaimStatus.STARTED)
+
+# The cap levels, named as a waiting claim's reason.
+PROGRAMME = "programme"
+ALLOCATION = "allocation"
+COHORT = "cohort"
+REGION_QUOTA = "region-quota"
+SETTING = "setting"
+
+WAITING_REASONS = {
+    PROGRAMME: "The programme's funded places are all taken",
+    ALLOCATION: "The provider's allocation is used up",
+    COHORT: "The cohort is full",
+    REGION_QUOTA: "The places for this region are all taken",
+    SETTING: "The setting holds as many funded places as it may",
+}
+
+
+@dataclass
+class LedgerOutcome:
+    """What an operation did: the claim it was about, and any waiting claims it funded."""
+
+    claim: Claim
+    promoted: list[Claim] = field(default_factory=list)
+
+
+# -- retries -----------------------------------------------------------------------------
+
+_TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03"}  # serialisation, deadlock, lock not available
+
+
+def _is_transient(exc: sa.exc.DBAPIError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate in _TRANSIENT_SQLSTATES:
+        return True
+    message = str(exc.orig).lower()
+    return "database is locked" in message or "database is busy" in message
+
+
+def retrying(operation):
+    """Run a ledger operation in a savepoint, retrying it on deadlock or serialisation failure."""
+
+    @functools.wraps(operation)
+    def wrapper(session: Session, *args, **kwargs):
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            savepoint = session.begin_nested()
+            try:
+                result = operation(session, *args, **kwargs)
+                savepoint.commit()
+                return result
+            except sa.exc.DBAPIError as exc:
+                savepoint.rollback()
+                if attempt == MAX_ATTEMPTS or not _is_transient(exc):
+                    raise
+                logger.warning(
+                    "Retrying %s after a transient database error (attempt %d): %s",
+                    operation.__name__,
+                    attempt,
+                    exc.orig,
+                )
+                time.sleep(0.01 * 2**attempt)
+            except BaseException:
+                savepoint.rollback()
+                raise
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
+def lock_programme(session: Session, programme_id: int) -> int:
+    """Take the programme's ledger lock and return a fresh sequence number."""
+    session.execute(
+        sa.update(Programme)
+        .where(Programme.id == programme_id)
+        .values(ledger_seq=Programme.ledger_seq + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return session.scalar(sa.select(Programme.ledger_seq).where(Programme.id == programme_id))
+
+
+# -- the caps ----------------------------------------------------------------------------
+
+
+def current_target(
+    session: Session, programme_id: int, on: date | None = None
+) -> ProgrammeTarget | None:
+    """Return the target in force on a date (today by default): the latest set before it."""
+    on = on or date.today()  # noqa: DTZ011  (targets take effect on calendar dates)
+    return session.scalar(
+        sa.select(ProgrammeTarget)
+        .where(ProgrammeTarget.programme_id == programme_id, ProgrammeTarget.effective_on <= on)
+        .order_by(ProgrammeTarget.effective_on.desc(), ProgrammeTarget.id.desc())
+        .limit(1)
+    )
+
+
+@dataclass
+class _Quota:
+    id: int
+    region_ids: frozenset[int]
+    places: int
+    per_cohort: bool
+
+
+@dataclass
+class Capacity:
+    """Places used and allowed at every cap level of one programme, read under its lock."""
+
+    programme_cap: int | None
+    programme_used: int
+    allocation_cap: dict[int, int]
+    allocation_used: Counter
+    cohort_cap: dict[int, int]
+    cohort_provider: dict[int, int]
+    cohort_used: Counter
+    setting_cap: int | None
+    setting_used: Counter
+    quotas: list[_Quota]
+    quota_used: Counter  # keyed by (quota id, cohort id or None)
+    region_of_la: dict[int, int]
+
+    @classmethod
+    def load(
+        cls,
+        session: Session,
+        programme: Programme,
+        *,
+        cohort_ids: list[int] | None = None,
+        setting_ids: list[int] | None = None,
+    ) -> "Capacity":
+        """Read the counts, for every cohort and setting or only the ones named."""
+        pid = programme.id
+        holding = sa.and_(Claim.programme_id == pid, Claim.holds_place.is_(True))
+        target = current_target(session, pid)
+
+        cohort_q = sa.select(Cohort.id, Cohort.provider_id, Cohort.places).where(
+            Cohort.programme_id == pid
+        )
+        if cohort_ids is not None:
+            cohort_q = cohort_q.where(Cohort.id.in_(cohort_ids))
+        cohorts = session.execute(cohort_q).all()
+        provider_ids = {c.provider_id for c in cohorts}
+
+        cohort_used_q = (
+            sa.select(Claim.cohort_id, sa.func.count()).where(holding).group_by(Claim.cohort_id)
+        )
+        if cohort_ids is not None:
+            cohort_used_q = cohort_used_q.where(Claim.cohort_id.in_(cohort_ids))
+
+        allocation_used_q = (
+            sa.select(Cohort.provider_id, sa.func.count())
+            .select_from(Claim)
+            .join(Cohort, Claim.cohort_id == Cohort.id)
+            .where(holding)
+            .group_by(Cohort.provider_id)
+        )
+        if cohort_ids is not None:
+            allocation_used_q = allocation_used_q.where(Cohort.provider_id.in_(provider_ids))
+
+        setting_used_q = (
+            sa.select(Claim.setting_id, sa.func.count())
+            .where(
+                Claim.programme_id == pid,
+                Claim.status.in_(ACTIVE_STATUSES),
+                Claim.setting_id.is_not(None),
+            )
+            .group_by(Claim.setting_id)
+        )
+        if setting_ids is not None:
+            setting_used_q = setting_used_q.where(Claim.setting_id.in_(setting_ids))
+
+        quotas = [
+            _Quota(q.id, frozenset(r.id for r in q.regions), q.places, q.per_cohort)
+            for q in session.scalars(sa.select(RegionQuota).where(RegionQuota.programme_id == pid))
+        ]
+        quota_used: Counter = Counter()
+        region_of_la: dict[int, int] = {}
+        if quotas:
+            region_of_la = dict(
+                session.execute(sa.select(LocalAuthority.id, LocalAuthority.region_id)).all()
+            )
+            rows = session.execute(
+                sa.select(Claim.cohort_id, LocalAuthority.region_id, sa.func.count())
+                .join(LocalAuthority, Claim.local_authority_id == LocalAuthority.id)
+                .where(holding)
+                .group_by(Claim.cohort_id, LocalAuthority.region_id)
+            ).all()
+            for cohort_id, region_id, count in rows:
+                for quota in quotas:
+                    if region_id in quota.region_ids:
+                        quota_used[(quota.id, cohort_id if quota.per_cohort else None)] += count
+
+        return cls(
+            programme_cap=target.places if target else None,
+            programme_used=session.scalar(sa.select(sa.func.count()).where(holding)),
+            allocation_cap=dict(
+                session.execute(
+                    sa.select(Allocation.provider_id, Allocation.places).where(
+                        Allocation.programme_id == pid
+                    )
+                ).all()
+            ),
+            allocation_used=Counter(dict(session.execute(allocation_used_q).all())),
+            cohort_cap={c.id: c.places for c in cohorts},
+            cohort_provider={c.id: c.provider_id for c in cohorts},
+            cohort_used=Counter(dict(session.execute(cohort_used_q).all())),
+            setting_cap=programme.places_per_setting,
+            setting_used=Counter(dict(session.execute(setting_used_q).all())),
+            quotas=quotas,
+            quota_used=quota_used,
+            region_of_la=region_of_la,
+        )
+
+    def _quota_keys(self, claim: Claim) -> list[tuple[_Quota, tuple[int, int | None]]]:
+        region_id = self.region_of_la.get(claim.local_authority_id)
+        return [
+            (quota, (quota.id, claim.cohort_id if quota.per_cohort else None))
+            for quota in self.quotas
+            if region_id in quota.region_ids
+        ]
+
+    def blocker(self, claim: Claim) -> str | None:
+        """Name the first cap level with no room for this claim, or None when all have room."""
+        if self.programme_cap is not None and self.programme_used >= self.programme_cap:
+            return PROGRAMME
+        provider_id = self.cohort_provider[claim.cohort_id]
+        if self.allocation_used[provider_id] >= self.allocation_cap.get(provider_id, 0):
+            return ALLOCATION
+        if self.cohort_used[claim.cohort_id] >= self.cohort_cap[claim.cohort_id]:
+            return COHORT
+        for quota, key in self._quota_keys(claim):
+            if self.quota_used[key] >= quota.places:
+                return REGION_QUOTA
+        if (
+            self.setting_cap is not None
+            and claim.setting_id is not None
+            and self.setting_used[claim.setting_id] >= self.setting_cap
+        ):
+            return SETTING
+        return None
+
+    def take(self, claim: Claim) -> None:
+        self.programme_used += 1
+        self.allocation_used[self.cohort_provider[claim.cohort_id]] += 1
+        self.cohort_used[claim.cohort_id] += 1
+        for _quota, key in self._quota_keys(claim):
+            self.quota_used[key] += 1
+        if claim.setting_id is not None:
+            self.setting_used[claim.setting_id] += 1
+
+
+def _fund(claim: Claim) -> None:
+    claim.status = ClaimStatus.FUNDED
+    claim.holds_place = True
+    claim.waiting_reason = None
+    claim.funded_dt = utcnow()
+
+
+def _is_priority(session: Session, programme_id: int, local_authority_id: int | None) -> bool:
+    if local_authority_id is None:
+        return False
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(programme_priority_regions)
+            .join(
+                LocalAuthority,
+                LocalAuthority.region_id == programme_priority_regions.c.region_id,
+            )
+            .where(
+                programme_priority_regions.c.programme_id == programme_id,
+                LocalAuthority.id == local_authority_id,
+            )
+        )
+        > 0
+    )
+
+
+# -- operations --------------------------------------------------------------------------
+
+
+@retrying
+def claim_place(
+    session: Session,
+    cohort: Cohort,
+    *,
+    full_name: str,
+    email: str,
+    trn: str | None = None,
+    setting: Setting | None = None,
+    local_authority: LocalAuthority | None = None,
+    by: User | None = None,
+) -> LedgerOutcome:
+    """Claim a place in a cohort for a named person: funded if every cap has room, else waiting."""
+    programme = cohort.programme
+    seq = lock_programme(session, programme.id)
+    session.refresh(cohort, ["status", "places"])
+
+    if cohort.status != CohortStatus.OPEN:
+        raise DomainError(f"{cohort.name} is not taking claims", field="cohort")
+    if programme.eligible_setting_kinds:
+        if setting is None:
+            raise DomainError("Choose the setting the participant works at", field="setting")
+        if setting.kind.value not in programme.eligible_setting_kinds:
+            raise DomainError(
+                f"Staff of a {setting.kind.label.lower()} cannot claim a place on {programme.name}",
+                field="setting",
+            )
+    participant = find_or_add_participant(session, full_name=full_name, email=email, trn=trn)
+    live = session.scalar(
+        sa.select(Claim).where(
+            Claim.participant_id == participant.id,
+            Claim.programme_id == programme.id,
+            Claim.status.in_(LIVE_STATUSES),
+        )
+    )
+    if live is not None:
+        raise DomainError(
+            f"{participant.email} already has a {live.status.value} claim on {programme.name}",
+            field="email",
+        )
+
+    if setting is not None:
+        local_authority = setting.local_authority
+    la_id = local_authority.id if local_authority is not None else None
+    claim = Claim(
+        programme=programme,
+        cohort=cohort,
+        participant=participant,
+        setting=setting,
+        local_authority_id=la_id,
+        status=ClaimStatus.WAITING,
+        holds_place=False,
+        is_priority=_is_priority(session, programme.id, la_id),
+        queue_seq=seq,
+        created_by_id=by.id if by else None,
+    )
+    session.add(claim)
+    capacity = Capacity.load(
+        session,
+        programme,
+        cohort_ids=[cohort.id],
+        setting_ids=[setting.id] if setting else [],
+    )
+    blocker = capacity.blocker(claim)
+    if blocker is None:
+        _fund(claim)
+    else:
+        claim.waiting_reason = blocker
+    session.flush()
+    logger.info(
+        "Claim %s for cohort %s: %s%s",
+        claim.id,
+        cohort.id,
+        claim.status.value,
+        f" ({blocker})" if blocker else "",
+    )
+    return LedgerOutcome(claim)
+
+
+def fund_waiting_claims(session: Session, programme: Programme) -> list[Claim]:
+    """Fund waiting claims, in waiting-list order, while they fit; the lock must be held."""
+    waiting = session.scalars(
+        sa.select(Claim)
+        .join(Cohort, Claim.cohort_id == Cohort.id)
+        .where(
+            Claim.programme_id == programme.id,
+            Claim.status == ClaimStatus.WAITING,
+            Cohort.status == CohortStatus.OPEN,
+        )
+        .order_by(Claim.is_priority.desc(), Claim.queue_seq, Claim.id)
+    ).all()
+    if not waiting:
+        return []
+    capacity = Capacity.load(session, programme)
+    promoted = []
+    for claim in waiting:
+        if capacity.programme_cap is not None and capacity.programme_used >= capacity.programme_cap:
+            break
+        blocker = capacity.blocker(claim)
+        if blocker is None:
+            _fund(claim)
+            capacity.take(claim)
+            promoted.append(claim)
+        elif claim.waiting_reason != blocker:
+            claim.waiting_reason = blocker
+    session.flush()
+    for claim in promoted:
+        logger.info("Claim %s funded from the waiting list of cohort %s", claim.id, claim.cohort_id)
+    return promoted
+
+
+@retrying
+def promote_waiting(session: Session, programme: Programme) -> list[Claim]:
+    """Fund every waiting claim that now fits, after a cap was raised or a date passed."""
+    lock_programme(session, programme.id)
+    return fund_waiting_claims(session, programme)
+
+
+_ENDING_NOUN = {ClaimStatus.WITHDRAWN: "withdrawal", ClaimStatus.DEFERRED: "deferral"}
+
+
+def _end(
+    session: Session, claim: Claim, status: ClaimStatus, reason: str, by: User | None
+) -> LedgerOutcome:
+    lock_programme(session, claim.programme_id)
+    session.refresh(claim)
+    if not claim.is_live:
+        raise DomainError(f"This claim is already {claim.status.value}", field="claim")
+    reason = reason.strip()
+    if not reason:
+        raise DomainError(f"Enter the reason for the {_ENDING_NOUN[status]}", field="reason")
+    gives_back_place = claim.status == ClaimStatus.FUNDED
+    claim.status = status
+    claim.end_reason = reason
+    claim.ended_dt = utcnow()
+    if gives_back_place:
+        # Training has not started, so the funding is not spent: the place goes back.
+        claim.holds_place = False
+    session.flush()
+    # Even a claim in training frees its setting's slot, so someone may now fit.
+    promoted = fund_waiting_claims(session, claim.programme)
+    logger.info("Claim %s %s by %s", claim.id, status.value, by.email if by else "system")
+    return LedgerOutcome(claim, promoted)
+
+
+@retrying
+def withdraw(
+    session: Session, claim: Claim, *, reason: str, by: User | None = None
+) -> LedgerOutcome:
+    """Withdraw a claim; a place not yet in training goes to the next waiting claim."""
+    return _end(session, claim, ClaimStatus.WITHDRAWN, reason, by)
+
+
+@retrying
+def defer(session: Session, claim: Claim, *, reason: str, by: User | None = None) -> LedgerOutcome:
+    """Defer a claim; a place not yet in training goes to the next waiting claim."""
+    return _end(session, claim, ClaimStatus.DEFERRED, reason, by)
+
+
+@retrying
+def move_claim(
+    session: Session, claim: Claim, to_cohort: Cohort, *, by: User | None = None
+) -> LedgerOutcome:
+    """Move a claim that has not started training to another cohort of the same programme.
+
+    The claim gives back any place it held and joins the back of the new cohort's
+    waiting list, so it is funded there only if no one is waiting ahead of it.
+    """
+    seq = lock_programme(session, claim.programme_id)
+    session.refresh(claim)
+    session.refresh(to_cohort, ["status", "places"])
+    if claim.status not in (ClaimStatus.WAITING, ClaimStatus.FUNDED):
+        raise DomainError(
+            f"A {claim.status.value} claim cannot move to another cohort", field="claim"
+        )
+    if to_cohort.programme_id != claim.programme_id:
+        raise DomainError("Choose a cohort on the same programme", field="cohort")
+    if to_cohort.id == claim.cohort_id:
+        raise DomainError("The claim is already in this cohort", field="cohort")
+    if to_cohort.status != CohortStatus.OPEN:
+        raise DomainError(f"{to_cohort.name} is not taking claims", field="cohort")
+
+    claim.status = ClaimStatus.WAITING
+    claim.holds_place = False
+    claim.funded_dt = None
+    claim.cohort = to_cohort
+    claim.queue_seq = seq
+    session.flush()
+    promoted = fund_waiting_claims(session, claim.programme)
+    if claim.status == ClaimStatus.WAITING and claim.waiting_reason is None:
+        # fund_waiting_claims stops looking once the programme is full, before reaching this claim.
+        claim.waiting_reason = PROGRAMME
+    logger.info("Claim %s moved to cohort %s: %s", claim.id, to_cohort.id, claim.status.value)
+    return LedgerOutcome(claim, [c for c in promoted if c is not claim])
+
+
+def waiting_position(session: Session, claim: Claim) -> int | None:
+    """Return the claim's place on its cohort's waiting list (1 is next), or None if not waiting."""
+    if claim.status != ClaimStatus.WAITING:
+        return None
+    earlier = Claim.queue_seq < claim.queue_seq
+    if claim.is_priority:
+        ahead_of_claim = sa.and_(Claim.is_priority.is_(True), earlier)
+    else:
+        ahead_of_claim = sa.or_(Claim.is_priority.is_(True), earlier)
+    ahead = session.scalar(
+        sa.select(sa.func.count()).where(
+            Claim.cohort_id == claim.cohort_id,
+            Claim.status == ClaimStatus.WAITING,
+            ahead_of_claim,
+        )
+    )
+    return ahead + 1

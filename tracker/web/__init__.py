@@ -1,0 +1,1 @@
+"""Blueprints for the pages, one per audience."""
