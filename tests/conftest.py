@@ -35,12 +35,34 @@ def _postgres_url() -> str | None:
     return url
 
 
-def _reset_postgres_schema(url: str) -> None:
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
+def _private_postgres_database(url: str) -> str:
+    """Create a database of this test run's own beside the one named, and return its URL.
+
+    Test runs started at the same time on one server must not drop each other's tables.
+    """
+    base = sa.make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"{base.database}_run_{os.getpid()}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    _created_databases.append((base, name))
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+_created_databases: list = []
+
+
+def pytest_sessionfinish(session, exitstatus):
+    for app in _apps.values():
+        with app.app_context():
+            db.engine.dispose()
+    for base, name in _created_databases:
+        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def _build_app(backend: str, tmp_path_factory):
@@ -48,8 +70,7 @@ def _build_app(backend: str, tmp_path_factory):
         path = tmp_path_factory.mktemp("sqlite") / "test.sqlite3"
         url = f"sqlite:///{path}"
     else:
-        url = _postgres_url()
-        _reset_postgres_schema(url)
+        url = _private_postgres_database(_postgres_url())
     app = create_app({**_config_dict(), "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         upgrade()

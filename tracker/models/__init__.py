@@ -1,5 +1,6 @@
 """The typed models, one module per aggregate; import them from here."""
 
+from tracker.models.api import ApiToken, IdempotencyRecord
 from tracker.models.audit import AuditEvent
 from tracker.models.base import Base
 from tracker.models.claim import LIVE_STATUSES, Claim, ClaimStatus, Declaration
@@ -13,6 +14,7 @@ from tracker.models.user import Role, User
 __all__ = [
     "LIVE_STATUSES",
     "Allocation",
+    "ApiToken",
     "AuditEvent",
     "Base",
     "Claim",
@@ -20,6 +22,7 @@ __all__ = [
     "Cohort",
     "CohortStatus",
     "Declaration",
+    "IdempotencyRecord",
     "LocalAuthority",
     "Milestone",
     "Participant",

@@ -1,0 +1,128 @@
+"""Many processes claiming the last places at once: no cap is ever exceeded.
+
+Each claim is made by a separate operating-system process with its own database
+connection, all released together by a barrier, as when places open nationally.
+"""
+
+import multiprocessing
+import os
+from collections import Counter
+
+import sqlalchemy as sa
+
+from tests import factories
+from tracker import places
+from tracker.extensions import db
+from tracker.models import Claim, ClaimStatus, Cohort, Setting
+
+CLAIMS = 200
+
+
+def _processes(app) -> int:
+    """One process per claim, unless the PostgreSQL server allows too few connections."""
+    if app.config["BACKEND"] == "sqlite":
+        return CLAIMS
+    max_connections = int(db.session.scalar(sa.text("SHOW max_connections")))
+    return CLAIMS if max_connections >= CLAIMS + 50 else 40
+
+
+def _claim_in_child(app, jobs, barrier, results):
+    """Run in a forked process: wait for the others, then claim a place for each job."""
+    with app.app_context():
+        # The parent's pooled connections must not be shared across the fork.
+        db.engine.dispose(close=False)
+        barrier.wait()
+        for index, cohort_id, setting_id in jobs:
+            try:
+                outcome = places.claim_place(
+                    db.session,
+                    db.session.get(Cohort, cohort_id),
+                    full_name=f"Racer {index}",
+                    email=f"racer{index}@example.com",
+                    setting=db.session.get(Setting, setting_id),
+                )
+                db.session.commit()
+                results.put((index, outcome.claim.id, outcome.claim.status.value))
+            except Exception as exc:  # reported to the parent, which fails the test
+                db.session.rollback()
+                results.put((index, None, repr(exc)))
+    results.close()
+    results.join_thread()  # flush what was put before leaving
+    os._exit(0)  # skip the parent's atexit handlers and pytest's teardown in the child
+
+
+def _race(app, cohorts: list[Cohort]) -> list[tuple[int, int | None, str]]:
+    """Send CLAIMS claims at once over the cohorts (round robin); return what each got."""
+    settings = [factories.create_setting(db.session) for _ in range(CLAIMS)]
+    jobs = [(i, cohorts[i % len(cohorts)].id, settings[i].id) for i in range(CLAIMS)]
+    db.session.commit()
+
+    n = _processes(app)
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(n)
+    results = context.Queue()
+    children = [
+        context.Process(target=_claim_in_child, args=(app, jobs[i::n], barrier, results))
+        for i in range(n)
+    ]
+    for child in children:
+        child.start()
+    answers = [results.get(timeout=180) for _ in range(CLAIMS)]
+    for child in children:
+        child.join(timeout=60)
+        assert child.exitcode == 0
+    db.session.expire_all()
+    return answers
+
+
+def _funded_by(column) -> Counter:
+    rows = db.session.execute(
+        sa.select(column, sa.func.count())
+        .select_from(Claim)
+        .join(Cohort, Claim.cohort_id == Cohort.id)
+        .where(Claim.holds_place.is_(True))
+        .group_by(column)
+    ).all()
+    return Counter(dict(rows))
+
+
+def test_200_claims_at_once_for_10_places(app, session):
+    cohort = factories.create_cohort(session, places=10)
+
+    answers = _race(app, [cohort])
+
+    errors = [a for a in answers if a[1] is None]
+    assert errors == []
+    assert Counter(status for _, _, status in answers) == {"funded": 10, "waiting": 190}
+    claims = session.scalars(
+        sa.select(Claim).where(Claim.cohort_id == cohort.id).order_by(Claim.queue_seq)
+    ).all()
+    assert len(claims) == CLAIMS
+    # The first ten to take the lock are funded; the rest wait in the order they claimed.
+    assert [c.status for c in claims[:10]] == [ClaimStatus.FUNDED] * 10
+    waiting = claims[10:]
+    assert [places.waiting_position(session, c) for c in waiting] == list(range(1, 191))
+    assert [c.id for c in claims] == sorted(c.id for c in claims)
+
+
+def test_nested_caps_hold_under_a_rush(app, session):
+    prog = factories.programme(session)
+    factories.set_programme_places(session, prog, 20)
+    north = factories.create_provider(session)
+    south = factories.create_provider(session)
+    cohorts = [
+        factories.create_cohort(session, prog=prog, provider=north, places=10, allocation=15),
+        factories.create_cohort(session, prog=prog, provider=north, places=10),
+        factories.create_cohort(session, prog=prog, provider=south, places=10, allocation=15),
+        factories.create_cohort(session, prog=prog, provider=south, places=10),
+    ]
+
+    answers = _race(app, cohorts)
+
+    assert [a for a in answers if a[1] is None] == []
+    assert Counter(status for _, _, status in answers) == {"funded": 20, "waiting": 180}
+    by_cohort = _funded_by(Claim.cohort_id)
+    assert all(by_cohort[c.id] <= 10 for c in cohorts)
+    by_provider = _funded_by(Cohort.provider_id)
+    assert by_provider[north.id] <= 15 and by_provider[south.id] <= 15
+    assert sum(by_provider.values()) == 20
