@@ -22,7 +22,10 @@ db: install
 demo: db
 	$(FLASK) tracker demo
 
+# The scheduler (reminders) runs beside the web app, as its own process, and stops with it.
 run: demo
+	@$(FLASK) tracker scheduler & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 lint: install

@@ -440,11 +440,11 @@ def test_a_deadlock_is_retried_inside_the_ledger(session, monkeypatch):
     real_lock = places.lock_programme
     calls = []
 
-    def lock_that_deadlocks_once(session, programme_id):
+    def lock_that_deadlocks_once(session, programme_id, count=1):
         calls.append(programme_id)
         if len(calls) == 1:
             raise sa.exc.OperationalError("UPDATE programmes", {}, _Deadlock("deadlock detected"))
-        return real_lock(session, programme_id)
+        return real_lock(session, programme_id, count)
 
     monkeypatch.setattr(places, "lock_programme", lock_that_deadlocks_once)
 
@@ -458,7 +458,7 @@ def test_other_database_errors_are_not_retried(session, monkeypatch):
     cohort = factories.create_cohort(session, places=1)
     calls = []
 
-    def broken_lock(session, programme_id):
+    def broken_lock(session, programme_id, count=1):
         calls.append(programme_id)
         raise sa.exc.ProgrammingError("UPDATE programmes", {}, Exception("syntax error"))
 
@@ -467,3 +467,49 @@ def test_other_database_errors_are_not_retried(session, monkeypatch):
     with pytest.raises(sa.exc.ProgrammingError):
         claim(session, cohort)
     assert len(calls) == 1
+
+
+# -- many claims at once -----------------------------------------------------------------
+
+
+def _requests(session, n, **kwargs):
+    return [
+        places.ClaimRequest(
+            full_name=f"Batch Person {i}",
+            email=f"batch{i}@example.com",
+            setting=factories.create_setting(session),
+            **kwargs,
+        )
+        for i in range(n)
+    ]
+
+
+def test_a_batch_of_claims_is_funded_in_order_until_the_cohort_is_full(session):
+    cohort = factories.create_cohort(session, places=3)
+
+    outcomes = places.claim_places(session, cohort, _requests(session, 5))
+
+    assert statuses(o.claim for o in outcomes) == ["funded"] * 3 + ["waiting"] * 2
+    assert [places.waiting_position(session, o.claim) for o in outcomes[3:]] == [1, 2]
+
+
+def test_a_batch_with_bad_entries_reports_every_one_and_claims_nothing(session):
+    cohort = factories.create_cohort(session, places=10)
+    claim(session, cohort, email="taken@example.com")
+    requests = _requests(session, 6)
+    requests[1] = places.ClaimRequest("", "blank@example.com", setting=requests[1].setting)
+    requests[2] = places.ClaimRequest("A Person", "taken@example.com", setting=requests[2].setting)
+    requests[4] = places.ClaimRequest("Twin", "batch0@example.com", setting=requests[4].setting)
+    requests[5] = places.ClaimRequest("No Setting", "x@example.com")
+
+    with pytest.raises(places.ClaimsRefused) as refused:
+        places.claim_places(session, cohort, requests)
+
+    assert {i: e.field for i, e in refused.value.errors.items()} == {
+        1: "full_name",
+        2: "email",
+        4: "email",
+        5: "setting",
+    }
+    assert "appears more than once" in refused.value.errors[4].message
+    assert session.scalar(sa.select(sa.func.count()).select_from(Claim)) == 1

@@ -35,12 +35,13 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     from tracker import audit, database  # noqa: F401  (registers the engine and audit hooks)
-    from tracker.extensions import csrf, db, login_manager, migrate
+    from tracker.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
+    limiter.init_app(app)
 
     from tracker.models import User
 
@@ -52,6 +53,61 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from tracker.web.health import bp as health_bp
 
     app.register_blueprint(health_bp)
+
+    from tracker.api import init_api
+
+    init_api(app)
+
+    from govuk_frontend_wtf.main import WTFormsHelpers
+    from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+
+    # The pages' templates, then GOV.UK Frontend's macros and the form widgets' templates
+    # under their own prefixes, as LandRegistry's govuk-frontend-flask loads them.
+    app.jinja_loader = ChoiceLoader(
+        [
+            FileSystemLoader(ROOT / "templates"),
+            PrefixLoader(
+                {
+                    "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+                    "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+                }
+            ),
+        ]
+    )
+    WTFormsHelpers(app)
+
+    from tracker.web import (
+        admin,
+        auth,
+        dashboard,
+        dfe,
+        errors,
+        layout,
+        local_authority,
+        pages,
+        provider,
+        public,
+        security,
+        setting,
+    )
+
+    # After the API: web.errors' handler for HTTPException replaces the API's app-wide one
+    # and hands it the API's paths.
+    for web in (
+        security,
+        layout,
+        errors,
+        pages,
+        auth,
+        admin,
+        dfe,
+        provider,
+        setting,
+        local_authority,
+        dashboard,
+        public,
+    ):
+        app.register_blueprint(web.bp)
 
     from tracker.cli import tracker_cli
 

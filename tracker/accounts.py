@@ -1,15 +1,22 @@
 """User accounts: who may sign in, for which organisation, with what password."""
 
+import contextlib
+import functools
+import hashlib
+import hmac
 import logging
 import re
+from datetime import timedelta
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
 from tracker.errors import DomainError
 from tracker.models import LocalAuthority, Provider, Role, Setting, User
+from tracker.models.base import utcnow
 from tracker.participants import normalise_email
 
 logger = logging.getLogger(__name__)
@@ -104,4 +111,110 @@ def create_user(
     session.add(user)
     session.flush()
     logger.info("Account %s created with role %s", user.id, role.value)
+    return user
+
+
+def set_password(session: Session, user: User, password: str) -> User:
+    """Give the account a new password (which also ends any set-password link sent before)."""
+    user.password_hash = hash_password(password)
+    session.flush()
+    logger.info("Account %s set a new password", user.id)
+    return user
+
+
+def deactivate_user(session: Session, user: User, *, by: User) -> User:
+    """Stop an account signing in; its records and history stay."""
+    if user.id == by.id:
+        raise DomainError("You cannot deactivate your own account", field="user")
+    if not user.is_active:
+        raise DomainError(f"The account for {user.email} is already deactivated", field="user")
+    user.is_active = False
+    session.flush()
+    logger.info("Account %s deactivated by %s", user.id, by.id)
+    return user
+
+
+@functools.cache
+def _unused_hash() -> str:
+    return _hasher.hash("a password no account has")
+
+
+def authenticate(session: Session, *, email: str, password: str) -> User | None:
+    """Return the active account with this email and password; None if either is wrong.
+
+    None does not say which was wrong. A deactivated account given its right password
+    raises DomainError, so the person can be told why they cannot sign in.
+    """
+    user = session.scalar(sa.select(User).where(User.email == normalise_email(email)))
+    if user is None or not user.password_hash:
+        # Take as long as a real check, so response times do not tell which emails have accounts.
+        with contextlib.suppress(VerificationError):
+            _hasher.verify(_unused_hash(), password)
+        return None
+    if not check_password(user, password):
+        return None
+    if not user.is_active:
+        raise DomainError(
+            "Your account has been deactivated. Contact the Department for Education if you"
+            " still need to use this service",
+            field="email",
+        )
+    return user
+
+
+def record_sign_in(session: Session, user: User, password: str) -> None:
+    """Note when the account signed in, rehashing its password if the hashing has moved on."""
+    if user.password_hash and _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_sign_in_dt = utcnow()
+    session.flush()
+    logger.info("Account %s signed in", user.id)
+
+
+def organisation_name(user: User) -> str:
+    """Name the organisation the account acts for, with the code people know it by."""
+    if user.provider is not None:
+        return f"{user.provider.name} (UKPRN {user.provider.ukprn})"
+    if user.setting is not None:
+        return f"{user.setting.name} (URN {user.setting.urn})"
+    if user.local_authority is not None:
+        return f"{user.local_authority.name} (LA code {user.local_authority.la_code})"
+    return "Department for Education"
+
+
+# A set-password link carries the account's id and a digest of its password hash as it
+# stood when the link was made: setting a password changes the hash, so the link then
+# stops working. A digest, because the link is signed, not encrypted, and anyone holding
+# it can read what it carries.
+_LINK_SALT = "set-password"
+
+
+def _password_state(user: User) -> str:
+    return hashlib.sha256((user.password_hash or "no password yet").encode()).hexdigest()[:32]
+
+
+def set_password_token(user: User, *, secret_key: str) -> str:
+    """Make the token for a one-time link with which the account sets its password."""
+    serializer = URLSafeTimedSerializer(secret_key, salt=_LINK_SALT)
+    return serializer.dumps([user.id, _password_state(user)])
+
+
+def user_for_set_password_token(
+    session: Session, token: str, *, secret_key: str, max_age: timedelta
+) -> User:
+    """Return the account a set-password link was made for, while the link may still be used."""
+    serializer = URLSafeTimedSerializer(secret_key, salt=_LINK_SALT)
+    try:
+        user_id, state = serializer.loads(token, max_age=int(max_age.total_seconds()))
+    except SignatureExpired:
+        raise DomainError("This link has expired", field="token") from None
+    except (BadSignature, ValueError, TypeError):
+        raise DomainError("This link is not valid", field="token") from None
+    user = session.get(User, user_id)
+    if (
+        user is None
+        or not user.is_active
+        or not hmac.compare_digest(str(state), _password_state(user))
+    ):
+        raise DomainError("This link has already been used or is no longer valid", field="token")
     return user

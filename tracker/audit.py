@@ -33,6 +33,11 @@ def set_actor(user=None, *, label: str | None = None) -> contextvars.Token:
     return _actor.set((None, label or "system"))
 
 
+def reset_actor(token: contextvars.Token) -> None:
+    """Go back to whoever was acting before ``set_actor`` returned this token."""
+    _actor.reset(token)
+
+
 @contextlib.contextmanager
 def acting_as(user=None, *, label: str | None = None) -> Iterator[None]:
     token = set_actor(user, label=label)

@@ -7,7 +7,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.errors import DomainError
-from tracker.models import Allocation, Claim, Cohort, CohortStatus, Programme, Provider
+from tracker.models import (
+    LIVE_STATUSES,
+    Allocation,
+    Claim,
+    Cohort,
+    CohortStatus,
+    Programme,
+    Provider,
+)
 from tracker.places import promote_waiting
 
 logger = logging.getLogger(__name__)
@@ -106,6 +114,18 @@ def update_cohort(
             f"{funded} places in this cohort are already funded: enter {funded} or more",
             field="places",
         )
+    if status == CohortStatus.CANCELLED and cohort.status != CohortStatus.CANCELLED:
+        live = session.scalar(
+            sa.select(sa.func.count()).where(
+                Claim.cohort_id == cohort.id, Claim.status.in_(LIVE_STATUSES)
+            )
+        )
+        if live:
+            # Their places and waiting-list positions must go somewhere a person chose.
+            raise DomainError(
+                f"Move or withdraw the {live} live claims in this cohort before cancelling it",
+                field="status",
+            )
     cohort.name, cohort.starts_on, cohort.ends_on = name, starts_on, ends_on
     cohort.places, cohort.status = places, status
     session.flush()

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import timedelta
 
 
 def database_url(raw: str | None, default: str) -> str:
@@ -22,7 +23,44 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    # A signed-in session ends after this long without a request; every request restarts it
+    # (Flask re-signs the cookie each time and refuses one older than this).
+    PERMANENT_SESSION_LIFETIME = timedelta(minutes=30)
+    # How long before then a page warns that the session is ending and offers to keep it.
+    SESSION_TIMEOUT_WARNING = timedelta(minutes=2)
+    # Wrong passwords allowed before sign-in is refused with 429 (Flask-Limiter rate strings):
+    # per account, counted since its last successful sign-in; and per address, set higher
+    # because a whole council or school office may share one.
+    SIGN_IN_FAILURES_PER_ACCOUNT = "10 per 15 minutes"
+    SIGN_IN_FAILURES_PER_ADDRESS = "50 per 15 minutes"
+    # How long the link a new account sets its password with keeps working (once).
+    SET_PASSWORD_LINK_MAX_AGE = timedelta(days=3)
+    # Where the phase banner's feedback link and the content pages send people.
+    SUPPORT_EMAIL = os.environ.get("SUPPORT_EMAIL", "send.workforce.tracker@education.gov.uk")
     TIMEZONE = "Europe/London"
+    # Refuse larger uploads before reading them (a CSV of enrolments is at most 5 MB).
+    MAX_CONTENT_LENGTH = 6 * 1024 * 1024
+    # Rate limits (Flask-Limiter): shared storage such as redis:// when there are several
+    # processes, else each keeps its own count.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Requests one API token may make (a Flask-Limiter rate string).
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "300 per minute")
+
+    # Reminders (see tracker.reminders.backends): outbox keeps and logs them, smtp or
+    # notify sends them.
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "outbox")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "send-workforce-tracker@localhost")
+    SMTP_HOST = os.environ.get("SMTP_HOST", "localhost")
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
+    SMTP_USERNAME = os.environ.get("SMTP_USERNAME")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD")
+    SMTP_STARTTLS = os.environ.get("SMTP_STARTTLS", "0").lower() in ("1", "true", "yes")
+    SMTP_TIMEOUT_SECONDS = float(os.environ.get("SMTP_TIMEOUT_SECONDS", "30"))
+    NOTIFY_API_KEY = os.environ.get("NOTIFY_API_KEY")
+    # A Notify email template with ((subject)) and ((body)), for rules that name none.
+    NOTIFY_TEMPLATE_ID = os.environ.get("NOTIFY_TEMPLATE_ID")
+    # How long a sender holds a message: longer than any one attempt to send it.
+    REMINDERS_LEASE_SECONDS = int(os.environ.get("REMINDERS_LEASE_SECONDS", "300"))
 
 
 class DevelopmentConfig(Config):

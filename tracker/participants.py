@@ -1,6 +1,8 @@
 """Who a participant is: one record per email address and per TRN, caught at enrolment."""
 
 import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -9,6 +11,9 @@ from tracker.errors import DomainError
 from tracker.models import Participant
 
 TRN_PATTERN = re.compile(r"^\d{7}$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Keeps each IN (...) list well inside every database's limit on bound parameters.
+CHUNK = 500
 
 
 def normalise_email(email: str) -> str:
@@ -27,48 +32,93 @@ def normalise_trn(trn: str | None) -> str | None:
     return trn
 
 
-def find_or_add_participant(
-    session: Session, *, full_name: str, email: str, trn: str | None = None
-) -> Participant:
-    """Return the one participant with this email (and TRN), adding them if new.
+@dataclass(frozen=True)
+class Person:
+    """A person named in a claim, with their email and TRN in canonical form."""
+
+    full_name: str
+    email: str
+    trn: str | None = None
+
+    @classmethod
+    def clean(cls, *, full_name: str, email: str, trn: str | None = None) -> "Person":
+        """Check and normalise what was typed; DomainError names the field that is wrong."""
+        full_name = " ".join((full_name or "").split())
+        if not full_name:
+            raise DomainError("Enter the participant's full name", field="full_name")
+        if len(full_name) > 200:
+            raise DomainError("The full name must be 200 characters or fewer", field="full_name")
+        email = normalise_email(email or "")
+        if not email:
+            raise DomainError("Enter the participant's email address", field="email")
+        if len(email) > 254 or not EMAIL_PATTERN.match(email):
+            raise DomainError(
+                "Enter an email address in the correct format, like name@example.com",
+                field="email",
+            )
+        return cls(full_name, email, normalise_trn(trn))
+
+
+def _chunks(values: list, size: int = CHUNK) -> Iterator[list]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _load(session: Session, column, values: Iterable) -> dict:
+    values = sorted(set(values))
+    found = {}
+    for chunk in _chunks(values):
+        for participant in session.scalars(sa.select(Participant).where(column.in_(chunk))):
+            found[getattr(participant, column.key)] = participant
+    return found
+
+
+def match_participants(
+    session: Session, people: list[Person]
+) -> tuple[list[Participant | None], dict[int, DomainError]]:
+    """Match each person to their existing record (None for someone new).
 
     The same person must never become two records: an email address recorded with one
-    TRN, or a TRN recorded with another email address, is refused rather than merged.
+    TRN, a TRN recorded with another email address, or the same email or TRN twice among
+    ``people`` is an error for that entry, returned by its index.
     """
-    full_name = " ".join(full_name.split())
-    if not full_name:
-        raise DomainError("Enter the participant's full name", field="full_name")
-    email = normalise_email(email)
-    if "@" not in email:
-        raise DomainError("Enter an email address in the correct format", field="email")
-    trn = normalise_trn(trn)
-
-    by_email = session.scalar(sa.select(Participant).where(Participant.email == email))
-    by_trn = session.scalar(sa.select(Participant).where(Participant.trn == trn)) if trn else None
-    if by_trn is not None and by_trn is not by_email:
-        raise DomainError(
-            f"TRN {trn} is already recorded for a participant with a different email address",
-            field="trn",
-        )
-    if by_email is not None:
-        if trn and by_email.trn and by_email.trn != trn:
-            raise DomainError(f"{email} is already recorded with a different TRN", field="trn")
-        if trn and by_email.trn is None:
-            by_email.trn = trn
-        return by_email
-
-    participant = Participant(full_name=full_name, email=email, trn=trn)
-    # Another transaction may add the same person at this moment (claims on two
-    # programmes are not serialised with each other): if so, use that record.
-    try:
-        with session.begin_nested():
-            session.add(participant)
-    except sa.exc.IntegrityError:
-        existing = session.scalar(sa.select(Participant).where(Participant.email == email))
-        if existing is None:
-            raise DomainError(
-                f"TRN {trn} is already recorded for a participant with a different email address",
+    by_email = _load(session, Participant.email, (p.email for p in people))
+    by_trn = _load(session, Participant.trn, (p.trn for p in people if p.trn))
+    matches: list[Participant | None] = []
+    errors: dict[int, DomainError] = {}
+    first_with_email: dict[str, int] = {}
+    first_with_trn: dict[str, int] = {}
+    for index, person in enumerate(people):
+        matches.append(None)
+        if person.email in first_with_email:
+            errors[index] = DomainError(f"{person.email} appears more than once", field="email")
+            continue
+        first_with_email[person.email] = index
+        if person.trn:
+            if person.trn in first_with_trn:
+                errors[index] = DomainError(f"TRN {person.trn} appears more than once", field="trn")
+                continue
+            first_with_trn[person.trn] = index
+        existing = by_email.get(person.email)
+        holder = by_trn.get(person.trn) if person.trn else None
+        if holder is not None and holder is not existing:
+            errors[index] = DomainError(
+                f"TRN {person.trn} is already recorded for a participant with a different"
+                " email address",
                 field="trn",
-            ) from None
-        return existing
-    return participant
+            )
+        elif existing is not None and person.trn and existing.trn and existing.trn != person.trn:
+            errors[index] = DomainError(
+                f"{person.email} is already recorded with a different TRN", field="trn"
+            )
+        else:
+            matches[index] = existing
+    return matches, errors
+
+
+def add_participants(session: Session, people: list[Person]) -> list[Participant]:
+    """Add records for new people; flushes, so a clash with another transaction raises here."""
+    participants = [Participant(full_name=p.full_name, email=p.email, trn=p.trn) for p in people]
+    session.add_all(participants)
+    session.flush()
+    return participants

@@ -53,7 +53,8 @@ from tracker.models import (
 )
 from tracker.models.base import utcnow
 from tracker.models.programme import programme_priority_regions
-from tracker.participants import find_or_add_participant
+from tracker.participants import Person, add_participants, match_participants
+from tracker.reminders.outbox import queue_place_offered
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,10 @@ def _is_transient(exc: sa.exc.DBAPIError) -> bool:
     return "database is locked" in message or "database is busy" in message
 
 
+class _RetryOperation(Exception):
+    """Raised inside an operation to roll it back to its savepoint and run it again."""
+
+
 def retrying(operation):
     """Run a ledger operation in a savepoint, retrying it on deadlock or serialisation failure."""
 
@@ -109,15 +114,17 @@ def retrying(operation):
                 result = operation(session, *args, **kwargs)
                 savepoint.commit()
                 return result
-            except sa.exc.DBAPIError as exc:
+            except (sa.exc.DBAPIError, _RetryOperation) as exc:
                 savepoint.rollback()
-                if attempt == MAX_ATTEMPTS or not _is_transient(exc):
+                if attempt == MAX_ATTEMPTS or not (
+                    isinstance(exc, _RetryOperation) or _is_transient(exc)
+                ):
                     raise
                 logger.warning(
                     "Retrying %s after a transient database error (attempt %d): %s",
                     operation.__name__,
                     attempt,
-                    exc.orig,
+                    getattr(exc, "orig", exc),
                 )
                 time.sleep(0.01 * 2**attempt)
             except BaseException:
@@ -128,12 +135,12 @@ def retrying(operation):
     return wrapper
 
 
-def lock_programme(session: Session, programme_id: int) -> int:
-    """Take the programme's ledger lock and return a fresh sequence number."""
+def lock_programme(session: Session, programme_id: int, count: int = 1) -> int:
+    """Take the programme's ledger lock and reserve ``count`` sequence numbers; return the last."""
     session.execute(
         sa.update(Programme)
         .where(Programme.id == programme_id)
-        .values(ledger_seq=Programme.ledger_seq + 1)
+        .values(ledger_seq=Programme.ledger_seq + count)
         .execution_options(synchronize_session=False)
     )
     return session.scalar(sa.select(Programme.ledger_seq).where(Programme.id == programme_id))
@@ -317,30 +324,165 @@ def _fund(claim: Claim) -> None:
     claim.funded_dt = utcnow()
 
 
-def _is_priority(session: Session, programme_id: int, local_authority_id: int | None) -> bool:
-    if local_authority_id is None:
-        return False
-    return (
-        session.scalar(
-            sa.select(sa.func.count())
-            .select_from(programme_priority_regions)
-            .join(
-                LocalAuthority,
-                LocalAuthority.region_id == programme_priority_regions.c.region_id,
-            )
-            .where(
-                programme_priority_regions.c.programme_id == programme_id,
-                LocalAuthority.id == local_authority_id,
-            )
-        )
-        > 0
-    )
-
-
 # -- operations --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ClaimRequest:
+    """One claim in a batch: a named person, and their setting or (for EP) their area."""
+
+    full_name: str
+    email: str
+    trn: str | None = None
+    setting: Setting | None = None
+    local_authority: LocalAuthority | None = None
+
+
+class ClaimsRefused(DomainError):
+    """Some claims in a batch broke a rule, so none was made; ``errors`` maps index to reason."""
+
+    def __init__(self, errors: dict[int, DomainError]) -> None:
+        first = errors[min(errors)]
+        super().__init__(first.message, field=first.field)
+        self.errors = dict(sorted(errors.items()))
+
+
+def _check_setting(programme: Programme, setting: Setting | None) -> None:
+    if not programme.eligible_setting_kinds:
+        return
+    if setting is None:
+        raise DomainError("Choose the setting the participant works at", field="setting")
+    if setting.kind.value not in programme.eligible_setting_kinds:
+        raise DomainError(
+            f"Staff of a {setting.kind.label.lower()} cannot claim a place on {programme.name}",
+            field="setting",
+        )
+
+
+def _live_claims(session: Session, programme_id: int, participant_ids: list[int]) -> dict:
+    found = {}
+    for start in range(0, len(participant_ids), 500):
+        chunk = participant_ids[start : start + 500]
+        rows = session.execute(
+            sa.select(Claim.participant_id, Claim.status).where(
+                Claim.programme_id == programme_id,
+                Claim.participant_id.in_(chunk),
+                Claim.status.in_(LIVE_STATUSES),
+            )
+        )
+        found.update(dict(rows.all()))
+    return found
+
+
+def _priority_local_authorities(session: Session, programme_id: int) -> set[int]:
+    return set(
+        session.scalars(
+            sa.select(LocalAuthority.id).join(
+                programme_priority_regions,
+                sa.and_(
+                    programme_priority_regions.c.region_id == LocalAuthority.region_id,
+                    programme_priority_regions.c.programme_id == programme_id,
+                ),
+            )
+        )
+    )
+
+
 @retrying
+def claim_places(
+    session: Session, cohort: Cohort, requests: list[ClaimRequest], *, by: User | None = None
+) -> list[LedgerOutcome]:
+    """Claim places in a cohort for many people at once, in order: all are made, or none.
+
+    Each claim is funded if every cap has room when its turn comes, else it waits. If
+    any request breaks a rule, ClaimsRefused reports every one that does and nothing
+    changes. One claim is a batch of one (see ``claim_place``): the rules live here only.
+    """
+    if not requests:
+        return []
+    programme = cohort.programme
+    last_seq = lock_programme(session, programme.id, count=len(requests))
+    session.refresh(cohort, ["status", "places"])
+    if cohort.status != CohortStatus.OPEN:
+        raise DomainError(f"{cohort.name} is not taking claims", field="cohort")
+
+    errors: dict[int, DomainError] = {}
+    people: dict[int, Person] = {}
+    for index, request in enumerate(requests):
+        try:
+            people[index] = Person.clean(
+                full_name=request.full_name, email=request.email, trn=request.trn
+            )
+            _check_setting(programme, request.setting)
+        except DomainError as error:
+            errors[index] = error
+    indexes = list(people)
+    matches, conflicts = match_participants(session, [people[i] for i in indexes])
+    errors.update({indexes[i]: error for i, error in conflicts.items()})
+    participants = {indexes[i]: match for i, match in enumerate(matches) if match is not None}
+    live = _live_claims(session, programme.id, [p.id for p in participants.values()])
+    for index, participant in participants.items():
+        if participant.id in live and index not in errors:
+            errors[index] = DomainError(
+                f"{participant.email} already has a {live[participant.id].value} claim"
+                f" on {programme.name}",
+                field="email",
+            )
+    if errors:
+        raise ClaimsRefused(errors)
+
+    new = [i for i in indexes if i not in participants]
+    try:
+        with session.begin_nested():
+            added = add_participants(session, [people[i] for i in new])
+    except sa.exc.IntegrityError:
+        # The same new person was added at this moment by a claim on another programme
+        # (claims on two programmes do not wait for each other): run again to match them.
+        raise _RetryOperation from None
+    participants.update(zip(new, added, strict=True))
+    for index, participant in participants.items():
+        if people[index].trn and participant.trn is None:
+            participant.trn = people[index].trn
+
+    priority = _priority_local_authorities(session, programme.id)
+    settings = {r.setting.id for r in requests if r.setting is not None}
+    capacity = Capacity.load(
+        session, programme, cohort_ids=[cohort.id], setting_ids=sorted(settings)
+    )
+    outcomes = []
+    first_seq = last_seq - len(requests) + 1
+    for index, request in enumerate(requests):
+        area = request.setting.local_authority if request.setting else request.local_authority
+        claim = Claim(
+            programme_id=programme.id,
+            cohort_id=cohort.id,
+            participant=participants[index],
+            setting_id=request.setting.id if request.setting else None,
+            local_authority_id=area.id if area else None,
+            status=ClaimStatus.WAITING,
+            holds_place=False,
+            is_priority=area is not None and area.id in priority,
+            queue_seq=first_seq + index,
+            created_by_id=by.id if by else None,
+        )
+        blocker = capacity.blocker(claim)
+        if blocker is None:
+            _fund(claim)
+            capacity.take(claim)
+        else:
+            claim.waiting_reason = blocker
+        outcomes.append(LedgerOutcome(claim))
+    session.add_all([o.claim for o in outcomes])
+    session.flush()
+    logger.info(
+        "%d claims for cohort %s: %d funded",
+        len(outcomes),
+        cohort.id,
+        sum(o.claim.status == ClaimStatus.FUNDED for o in outcomes),
+    )
+    return outcomes
+
+
 def claim_place(
     session: Session,
     cohort: Cohort,
@@ -353,70 +495,12 @@ def claim_place(
     by: User | None = None,
 ) -> LedgerOutcome:
     """Claim a place in a cohort for a named person: funded if every cap has room, else waiting."""
-    programme = cohort.programme
-    seq = lock_programme(session, programme.id)
-    session.refresh(cohort, ["status", "places"])
-
-    if cohort.status != CohortStatus.OPEN:
-        raise DomainError(f"{cohort.name} is not taking claims", field="cohort")
-    if programme.eligible_setting_kinds:
-        if setting is None:
-            raise DomainError("Choose the setting the participant works at", field="setting")
-        if setting.kind.value not in programme.eligible_setting_kinds:
-            raise DomainError(
-                f"Staff of a {setting.kind.label.lower()} cannot claim a place on {programme.name}",
-                field="setting",
-            )
-    participant = find_or_add_participant(session, full_name=full_name, email=email, trn=trn)
-    live = session.scalar(
-        sa.select(Claim).where(
-            Claim.participant_id == participant.id,
-            Claim.programme_id == programme.id,
-            Claim.status.in_(LIVE_STATUSES),
-        )
-    )
-    if live is not None:
-        raise DomainError(
-            f"{participant.email} already has a {live.status.value} claim on {programme.name}",
-            field="email",
-        )
-
-    if setting is not None:
-        local_authority = setting.local_authority
-    la_id = local_authority.id if local_authority is not None else None
-    claim = Claim(
-        programme=programme,
-        cohort=cohort,
-        participant=participant,
-        setting=setting,
-        local_authority_id=la_id,
-        status=ClaimStatus.WAITING,
-        holds_place=False,
-        is_priority=_is_priority(session, programme.id, la_id),
-        queue_seq=seq,
-        created_by_id=by.id if by else None,
-    )
-    session.add(claim)
-    capacity = Capacity.load(
-        session,
-        programme,
-        cohort_ids=[cohort.id],
-        setting_ids=[setting.id] if setting else [],
-    )
-    blocker = capacity.blocker(claim)
-    if blocker is None:
-        _fund(claim)
-    else:
-        claim.waiting_reason = blocker
-    session.flush()
-    logger.info(
-        "Claim %s for cohort %s: %s%s",
-        claim.id,
-        cohort.id,
-        claim.status.value,
-        f" ({blocker})" if blocker else "",
-    )
-    return LedgerOutcome(claim)
+    request = ClaimRequest(full_name, email, trn, setting, local_authority)
+    try:
+        [outcome] = claim_places(session, cohort, [request], by=by)
+    except ClaimsRefused as refused:
+        raise DomainError(refused.message, field=refused.field) from None
+    return outcome
 
 
 def fund_waiting_claims(session: Session, programme: Programme) -> list[Claim]:
@@ -448,6 +532,7 @@ def fund_waiting_claims(session: Session, programme: Programme) -> list[Claim]:
     session.flush()
     for claim in promoted:
         logger.info("Claim %s funded from the waiting list of cohort %s", claim.id, claim.cohort_id)
+        queue_place_offered(session, claim)  # in this transaction: the setting is told at once
     return promoted
 
 

@@ -72,8 +72,10 @@ def set_allocation(
 
 def places_used(session: Session, *, programme_id: int, provider_id: int | None = None) -> int:
     """Count the funded places in use on a programme, or by one provider on it."""
-    query = sa.select(sa.func.count()).where(
-        Claim.programme_id == programme_id, Claim.holds_place.is_(True)
+    query = (
+        sa.select(sa.func.count())
+        .select_from(Claim)
+        .where(Claim.programme_id == programme_id, Claim.holds_place.is_(True))
     )
     if provider_id is not None:
         query = query.join(Cohort, Claim.cohort_id == Cohort.id).where(

@@ -87,6 +87,8 @@ def record_declaration(
     )
     session.add(declaration)
     now = utcnow()
+    # Every declaration changes the enrolment, so it shows among changes since a time.
+    claim.updated_dt = now
     if milestone.position == 1:
         claim.status = ClaimStatus.STARTED
         claim.started_dt = now
@@ -124,6 +126,7 @@ def void_declaration(
     declaration.voided_dt = utcnow()
     declaration.voided_by_id = by.id if by else None
     declaration.void_reason = reason
+    claim.updated_dt = utcnow()
     position = declaration.milestone.position
     if position == len(claim.programme.milestones):
         claim.status, claim.completed_dt = ClaimStatus.STARTED, None

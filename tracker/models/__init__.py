@@ -9,6 +9,7 @@ from tracker.models.organisation import Allocation, Provider, Setting, SettingKi
 from tracker.models.participant import Participant
 from tracker.models.programme import Milestone, Programme, ProgrammeTarget, RegionQuota
 from tracker.models.reference import LocalAuthority, Region
+from tracker.models.reminder import OutboxMessage, OutboxStatus, ReminderRule
 from tracker.models.user import Role, User
 
 __all__ = [
@@ -25,12 +26,15 @@ __all__ = [
     "IdempotencyRecord",
     "LocalAuthority",
     "Milestone",
+    "OutboxMessage",
+    "OutboxStatus",
     "Participant",
     "Programme",
     "ProgrammeTarget",
     "Provider",
     "Region",
     "RegionQuota",
+    "ReminderRule",
     "Role",
     "Setting",
     "SettingKind",

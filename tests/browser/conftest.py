@@ -1,0 +1,206 @@
+"""A real browser (Debian's Chromium, driven by Playwright) against the real app, with axe-core.
+
+The app runs in a thread of this process on a free port of 127.0.0.1, on a SQLite file built
+by the migrations. These tests run on SQLite only: what the pages do is tested on both
+databases by the page tests in tests/web; here the question is what a browser makes of them
+(scripts, focus, forms as a person fills them in) and whether axe finds WCAG 2.2 A or AA
+failures on each page visited.
+
+Without Chromium or Playwright the tests skip, saying why; with REQUIRE_BROWSER=1 (set in
+CI) they fail instead.
+"""
+
+import json
+import os
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import _config_dict
+from tests.web.conftest import PASSWORD, create_account
+from tracker import create_app
+from tracker.extensions import db, limiter
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# The network is closed on CI and developers' machines: Chromium must not try to reach out.
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # the tests run as root
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AXE_SOURCE = Path(__file__).resolve().parent.parent / "browser_assets" / "axe.min.js"
+# WCAG 2.0, 2.1 and 2.2 at levels A and AA (axe tags the 2.2 A rules wcag2a or wcag21a).
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def _why_no_browser() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright is not installed (pip install -e '.[dev]')"
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    reason = _why_no_browser()
+    if reason:
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(f"browser tests skipped: {reason}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    """The app on a SQLite file of its own, migrated as in production. (Overrides the
+    two-database ``app`` fixture of tests/conftest.py for these tests.)"""
+    from flask_migrate import upgrade
+
+    path = tmp_path_factory.mktemp("browser") / "browser.sqlite3"
+    app = create_app({**_config_dict(), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def base_url(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+    server.server_close()
+
+
+@pytest.fixture
+def records(app):
+    """``with records() as session:`` make a test's records, committed at the end of the block.
+
+    Read what the test needs (ids, names) inside the block: SQLite has one writer at a time,
+    and a transaction left open here would keep the app's requests waiting.
+    """
+
+    @contextmanager
+    def records():
+        with app.app_context():
+            try:
+                yield db.session
+                db.session.commit()
+            finally:
+                db.session.remove()
+
+    return records
+
+
+@pytest.fixture
+def page(browser, base_url):
+    """A new browser tab, as a person with no cookies yet; page.errors lists the script errors
+    and console errors the page has had.
+
+    The app's Content-Security-Policy stays in force (no ``bypass_csp``): axe goes in through
+    page.evaluate, which the policy does not govern, and a script of the app's own that the
+    policy blocks shows up in page.errors, which assert_accessible checks.
+    """
+    limiter.reset()  # failed sign-ins are counted in memory shared by every test
+    context = browser.new_context(base_url=base_url)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.on("console", lambda msg: page.errors.append(msg.text) if msg.type == "error" else None)
+    yield page
+    context.close()
+
+
+# tests/browser.py (the page tests' HTML helpers) has this folder's name, so this folder is not
+# a package and its tests take these helpers as fixtures rather than importing them.
+
+
+@pytest.fixture
+def sign_in():
+    """Fill in the sign-in page as a person would: sign_in(page, email[, password])."""
+
+    def sign_in(page, email: str, password: str = PASSWORD) -> None:
+        page.goto("/sign-in")
+        page.get_by_label("Email address", exact=True).fill(email)
+        page.get_by_label("Password", exact=True).fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state()
+
+    return sign_in
+
+
+@pytest.fixture
+def account(records):
+    """account(role, **kw): the email address of a new account of ``role`` (password
+    ``PASSWORD``); keywords as tests.web.conftest.create_account."""
+
+    def account(role, **kw) -> str:
+        with records() as session:
+            return create_account(session, role=role, **kw).email
+
+    return account
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> str:
+    return AXE_SOURCE.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def assert_accessible(axe_script):
+    """assert_accessible(page): axe-core finds no WCAG A/AA violation and no script failed."""
+    return lambda page: _assert_accessible(page, axe_script)
+
+
+def _describe(violations: list[dict]) -> str:
+    lines = []
+    for violation in violations:
+        lines.append(
+            f"- {violation['id']} ({violation['impact']}): {violation['help']}"
+            f" [{', '.join(t for t in violation['tags'] if t.startswith('wcag'))}]"
+            f"\n  {violation['helpUrl']}"
+        )
+        for node in violation["nodes"]:
+            lines.append(f"    at {json.dumps(node['target'])}: {node['html'][:200]}")
+            summary = node.get("failureSummary")
+            if summary:
+                lines.append("      " + summary.replace("\n", "\n      "))
+    return "\n".join(lines)
+
+
+def _assert_accessible(page, axe_script: str) -> None:
+    """Run axe-core on the page as it is now; fail with each WCAG A/AA violation found, and
+    with any script error the page has had."""
+    page.wait_for_load_state()
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(axe_script)
+    results = page.evaluate(
+        "options => axe.run(document, options)",
+        {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]},
+    )
+    violations = results["violations"]
+    assert not violations, (
+        f"axe found {len(violations)} WCAG A/AA violation(s) on {page.url}:\n"
+        + _describe(violations)
+    )
+    assert not page.errors, f"script errors on {page.url}: {page.errors}"

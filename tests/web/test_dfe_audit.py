@@ -1,0 +1,168 @@
+"""DfE staff read the audit trail: who changed what and when, filtered and paged."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from tests import factories
+from tests.browser import error_summary, page, sign_in, submit, text
+from tests.web.conftest import PASSWORD, create_account
+from tracker.models import AuditEvent, Role
+
+
+@pytest.fixture
+def dfe_client(client, dfe_user):
+    assert sign_in(client, dfe_user.email, PASSWORD).status_code == 302
+    return client
+
+
+def event(
+    session, *, when, actor="someone@example.com", action="update", entity="cohorts", changes=None
+):
+    row = AuditEvent(
+        occurred_dt=when,
+        actor=actor,
+        action=action,
+        entity_type=entity,
+        entity_id=7,
+        changes=changes or {},
+    )
+    session.add(row)
+    session.commit()
+    return row
+
+
+def shown_events(response) -> list[int]:
+    return [int(row["data-event"]) for row in page(response).select("[data-event]")]
+
+
+def test_a_change_made_on_a_page_is_in_the_trail_readably(dfe_client, session):
+    factories.set_programme_places(session, factories.programme(session), 5000)
+    factories.create_provider(session, ukprn="10000001", name="Alpha")
+    session.commit()
+    submit(
+        dfe_client,
+        "/dfe/programmes/ey-senco-l3/allocations/set",
+        {"provider": "10000001", "places": "40"},
+    )
+    submit(
+        dfe_client,
+        "/dfe/programmes/ey-senco-l3/allocations/set",
+        {"provider": "10000001", "places": "45"},
+    )
+
+    response = dfe_client.get("/dfe/audit?entity_type=allocations&actor=DFE@example")
+
+    rows = page(response).select("[data-event]")
+    assert [text(r.select_one("[data-what]")) for r in rows][0].startswith("Changed allocation")
+    assert text(rows[0].select_one("[data-actor]")) == "dfe@example.com"
+    assert "Places 40 → 45" in text(rows[0].select_one("[data-changes]"))
+    created = text(rows[1].select_one("[data-changes]"))
+    assert text(rows[1].select_one("[data-what]")).startswith("Created allocation")
+    assert "Places 40" in created
+
+
+def test_the_trail_is_filtered_by_record_action_actor_and_dates(dfe_client, session):
+    march = event(session, when=datetime(2026, 3, 1, 12, tzinfo=UTC), actor="ann@example.com")
+    # 23:30 UTC on 31 March is 00:30 on 1 April in London (summer time).
+    april = event(
+        session,
+        when=datetime(2026, 3, 31, 23, 30, tzinfo=UTC),
+        action="create",
+        entity="claims",
+        actor="ben@example.com",
+    )
+
+    def ids(query):
+        return [
+            i
+            for i in shown_events(dfe_client.get(f"/dfe/audit?{query}"))
+            if i in (march.id, april.id)
+        ]
+
+    assert ids("entity_type=claims") == [april.id]
+    assert ids("action=update") == [march.id]
+    assert ids("actor=ann") == [march.id]
+    assert ids("occurred_from=1&occurred_from=4&occurred_from=2026") == [april.id]
+    assert ids("occurred_to=31&occurred_to=3&occurred_to=2026") == [march.id]
+    assert ids("actor=%25") == []  # a wildcard is a character like any other
+
+
+def test_dates_and_moments_in_changes_read_as_gov_uk_writes_them(dfe_client, session):
+    event(
+        session,
+        when=datetime(2026, 3, 1, tzinfo=UTC),
+        entity="claims",
+        changes={
+            "funded_dt": [None, "2026-06-01T13:05:00+00:00"],
+            "starts_on": ["2026-01-05", "2026-02-09"],
+            "is_priority": [False, True],
+        },
+    )
+
+    response = dfe_client.get("/dfe/audit?entity_type=claims")
+
+    changes = text(page(response).select_one("[data-changes]"))
+    assert "Funded (none) → 1 June 2026 at 2:05pm" in changes
+    assert "Starts on 5 January 2026 → 9 February 2026" in changes
+    assert "Is priority no → yes" in changes
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("occurred_from=31&occurred_from=2&occurred_from=2026", "From must be a real date"),
+        (
+            "occurred_from=1&occurred_from=1&occurred_from=99999999999999",
+            "From must be a real date",
+        ),
+        ("occurred_from=1&occurred_from=&occurred_from=2026", "From must include a month"),
+        ("occurred_from=1", "From must include a month and a year"),
+        (
+            "occurred_from=2&occurred_from=1&occurred_from=2026&occurred_to=1&occurred_to=1&occurred_to=2026",
+            "To must be the same as or after from",
+        ),
+        ("action=explode", "Select an action from the list"),
+        ("actor=a%00b", "Made by must not contain special characters"),
+        ("entity_type=nothing", "Select a record from the list"),
+    ],
+)
+def test_impossible_filters_are_errors_not_crashes(dfe_client, session, query, message):
+    event(session, when=datetime(2026, 3, 1, tzinfo=UTC))
+    response = dfe_client.get(f"/dfe/audit?{query}")
+
+    assert response.status_code == 200
+    assert [m for m, _ in error_summary(response)] == [message]
+    assert shown_events(response) == []
+
+
+def test_the_trail_is_paged_newest_first(dfe_client, session):
+    for minute in range(55):
+        event(session, when=datetime(2026, 3, 1, 12, minute, tzinfo=UTC), entity="regions")
+
+    first = shown_events(dfe_client.get("/dfe/audit?entity_type=regions"))
+    second = shown_events(dfe_client.get("/dfe/audit?entity_type=regions&page=2"))
+
+    assert len(first) == 50 and len(second) == 5
+    assert first == sorted(first, reverse=True)
+    assert dfe_client.get("/dfe/audit?entity_type=regions&page=3").status_code == 404
+
+
+def test_only_dfe_sees_the_trail(client, session):
+    user = create_account(session, role=Role.LOCAL_AUTHORITY)
+    sign_in(client, user.email, PASSWORD)
+    assert client.get("/dfe/audit").status_code == 403
+
+
+def test_the_next_page_keeps_a_date_filter(dfe_client, session):
+    for minute in range(55):
+        event(session, when=datetime(2026, 3, 1, 12, minute, tzinfo=UTC), entity="regions")
+
+    first = dfe_client.get(
+        "/dfe/audit?entity_type=regions&occurred_from=1&occurred_from=3&occurred_from=2026"
+    )
+    next_page = page(first).select_one(".govuk-pagination__next a")["href"]
+
+    second = dfe_client.get(next_page)
+    assert second.status_code == 200
+    assert not error_summary(second)

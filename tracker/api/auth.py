@@ -1,0 +1,74 @@
+"""Bearer tokens: who is asking, what they may see, and how often they may ask."""
+
+import hashlib
+
+import sqlalchemy as sa
+from flask import g, request
+from flask_limiter.util import get_remote_address
+
+from tracker.api.problems import ApiProblem
+from tracker.audit import set_actor
+from tracker.extensions import db
+from tracker.models import ApiToken, Claim, Cohort, Role, User
+from tracker.tokens import API_ROLES, verify_token
+
+UNAUTHORISED_HEADERS = {"WWW-Authenticate": 'Bearer realm="api"'}
+
+
+def authenticate() -> None:
+    """Find the token the request carries and act as its user from here on."""
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not secret:
+        raise ApiProblem(
+            401, "Send a bearer token: Authorization: Bearer <token>", headers=UNAUTHORISED_HEADERS
+        )
+    token = verify_token(db.session, secret)
+    if token is None:
+        raise ApiProblem(401, "The token is unknown or revoked", headers=UNAUTHORISED_HEADERS)
+    if token.user.role not in API_ROLES:
+        raise ApiProblem(403, "The API is for training providers and DfE")
+    g.api_token = token
+    g.audit_actor = set_actor(token.user)
+
+
+def current_token() -> ApiToken:
+    return g.api_token
+
+
+def current_user() -> User:
+    return g.api_token.user
+
+
+def is_dfe() -> bool:
+    return current_user().role == Role.DFE
+
+
+def require_dfe() -> None:
+    if not is_dfe():
+        raise ApiProblem(403, "Only DfE tokens may use this")
+
+
+def visible_cohorts(query: sa.Select) -> sa.Select:
+    """Limit a query over cohorts to those the token may see: its provider's, or all for DfE."""
+    if is_dfe():
+        return query
+    return query.where(Cohort.provider_id == current_user().provider_id)
+
+
+def visible_claims(query: sa.Select) -> sa.Select:
+    if is_dfe():
+        return query
+    return query.where(
+        Claim.cohort_id.in_(
+            sa.select(Cohort.id).where(Cohort.provider_id == current_user().provider_id)
+        )
+    )
+
+
+def rate_limit_key() -> str:
+    """Count requests per token (a hash of it), or per address when none is sent."""
+    header = request.headers.get("Authorization")
+    if header:
+        return "token:" + hashlib.sha256(header.encode("utf-8")).hexdigest()
+    return "address:" + (get_remote_address() or "unknown")

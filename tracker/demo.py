@@ -1,0 +1,1179 @@
+"""Demo data: a realistic, repeatable picture of the three programmes, loaded once.
+
+Providers, settings, accounts and what DfE sets on the programmes (targets, priority
+regions, a region quota) are plain records and are added directly. Everything that decides a
+funded place goes through the ledger (``tracker.places``) and every milestone through
+``tracker.progress``, so the demo obeys every cap exactly as real claims would.
+
+Dates are relative to today: some cohorts are over, some are running and some have not
+started, so every status of a claim makes sense. The ledger stamps what it does with
+the current time; once it is done, the claims and declarations are stamped with the
+dates they were simulated on, so that uptake week by week looks like a real history.
+
+The load commits in batches (see ``_DemoLoader._ledger_operation_done``). The demo
+accounts can sign in only once everything is loaded: a second load then only prints the
+sign-ins, and a load that stopped part way is recognised and not taken for a finished one.
+"""
+
+import contextlib
+import itertools
+import logging
+import math
+import random
+import time as clock
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, scoped_session
+from tqdm import tqdm
+
+from tracker import cohorts as cohort_ops
+from tracker import places
+from tracker import programmes as programme_ops
+from tracker.accounts import create_user
+from tracker.errors import DomainError
+from tracker.models import (
+    Claim,
+    ClaimStatus,
+    Cohort,
+    CohortStatus,
+    Declaration,
+    LocalAuthority,
+    Participant,
+    Programme,
+    ProgrammeTarget,
+    Provider,
+    Region,
+    RegionQuota,
+    Role,
+    Setting,
+    SettingKind,
+    User,
+)
+from tracker.progress import record_declaration
+
+DEMO_PASSWORD = "demo-password-2023"  # noqa: S105  (printed for everyone: it is the point)
+
+LONDON = ZoneInfo("Europe/London")
+COMMIT_EVERY = 250  # ledger operations
+NPQ, EY, EP = "npq-senco", "ey-senco-l3", "ep-doctorate"
+
+DEMO_ACCOUNTS = (
+    (Role.DFE, "dfe@demo.example", "Morgan Ellis"),
+    (Role.PROVIDER, "provider@demo.example", "Jordan Price"),
+    (Role.SETTING, "setting@demo.example", "Casey Walsh"),
+    (Role.LOCAL_AUTHORITY, "local-authority@demo.example", "Robin Ashworth"),
+)
+# The local authority whose demo account sees its area: a large county in a priority region.
+SHOWCASE_LA_CODE = "888"  # Lancashire
+
+# -- the plan at scale 1.0 ---------------------------------------------------------------
+
+# Settings in England at scale 1.0 (the real numbers are far larger; this is plenty to see).
+SETTING_COUNTS = {
+    SettingKind.GROUP_BASED: 2_400,
+    SettingKind.CHILDMINDER: 1_600,
+    SettingKind.SCHOOL: 1_500,
+    SettingKind.MAINTAINED_NURSERY: 30,
+    SettingKind.SIXTEEN_TO_NINETEEN: 40,
+}
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """A demo provider: the places it offers per cohort on each programme, at scale 1.0."""
+
+    name: str
+    places: dict[str, int]
+    home_region: str | None = None
+    # Allocation well short of its cohorts' places, so its later cohorts wait on it.
+    tight_allocation: bool = False
+
+
+PROVIDERS = (
+    # Delivers both the early years qualification and the NPQ: the demo provider account.
+    ProviderSpec("Brightpath Professional Learning", {EY: 260, NPQ: 90}),
+    # NPQ lead providers.
+    ProviderSpec("Northern Lights Teaching Institute", {NPQ: 75}, "North East"),
+    ProviderSpec("Keystone Leadership Network", {NPQ: 70}),
+    ProviderSpec("Meridian Professional Learning", {NPQ: 60}),
+    ProviderSpec("Pennine Teaching School Hub Alliance", {NPQ: 55}, "Yorkshire and The Humber"),
+    ProviderSpec("Oakwood Education Trust", {NPQ: 50}, "West Midlands"),
+    ProviderSpec("Chalkface Leadership College", {NPQ: 45}, "London"),
+    ProviderSpec("Severn Vale Teaching Partnership", {NPQ: 40}, "South West"),
+    ProviderSpec("Inclusion First Learning Trust", {NPQ: 35}),
+    # The early years delivery provider's partner organisations.
+    ProviderSpec("North East Early Years Partnership", {EY: 110}, "North East"),
+    ProviderSpec("Red Rose Childcare Training", {EY: 95}, "North West"),
+    ProviderSpec("Midlands Early Years Alliance", {EY: 80}, "East Midlands"),
+    ProviderSpec("Capital Childcare Learning", {EY: 75}, "London", tight_allocation=True),
+    ProviderSpec("Wessex Early Years Network", {EY: 65}, "South West"),
+    ProviderSpec("Anglia Early Education Trust", {EY: 55}, "East of England"),
+    # Educational psychology: one lead university and its partners.
+    ProviderSpec("University of Thamesbridge", {EP: 90}, "London"),
+    ProviderSpec("University of Northmoor", {EP: 12}, "North East"),
+    ProviderSpec("Mersey Valley University", {EP: 15}, "North West"),
+    ProviderSpec("Humberside Metropolitan University", {EP: 12}, "Yorkshire and The Humber"),
+    ProviderSpec("Trentside University", {EP: 13}, "East Midlands"),
+    ProviderSpec("University of Mercia", {EP: 14}, "West Midlands"),
+    ProviderSpec("Fenland University", {EP: 11}, "East of England"),
+    ProviderSpec("Wealdbridge University", {EP: 14}, "South East"),
+    ProviderSpec("University of Wessex", {EP: 13}, "South West"),
+)
+SHOWCASE_PROVIDER = PROVIDERS[0].name
+EP_QUOTA_REGIONS = ("London", "South East")
+EP_QUOTA_PLACES = 65  # per cohort, at scale 1.0
+EY_PRIORITY_REGIONS = ("North East", "North West")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When a programme's cohorts start each year, how long they run, and which to show."""
+
+    starts: tuple[tuple[str, int, int], ...]  # (name, month, day) of each yearly start
+    length_days: int
+    back_days: int  # old enough that some cohorts have completed
+    ahead_days: int  # far enough that some cohort has not started yet
+
+
+# back_days: the oldest start shown must be old enough for its last milestone to have
+# fallen due (EY 125 days, NPQ 640, EP 1095) whatever the date; ahead_days: longer than
+# the longest gap between two starts, so some cohort is always still to come.
+SCHEDULES = {
+    EY: Schedule(
+        starts=(("Spring {}", 1, 6), ("Summer {}", 4, 20), ("Autumn {}", 9, 8)),
+        length_days=150,
+        back_days=600,
+        ahead_days=200,
+    ),
+    NPQ: Schedule(
+        starts=(("Spring {}", 2, 1), ("Autumn {}", 10, 1)),
+        length_days=700,
+        back_days=900,
+        ahead_days=250,
+    ),
+    EP: Schedule(
+        starts=(("September {} intake", 9, 1),),
+        length_days=1125,
+        back_days=1500,
+        ahead_days=365,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Hazards:
+    """How often people leave a programme: before it starts, never start, or between milestones."""
+
+    withdraw_before: float  # of funded claims, before the cohort starts
+    defer_before: float
+    no_show: float  # of funded claims, never declared as started
+    withdraw: float  # before each milestone after the first
+    defer: float
+    stall: float  # stop making progress, still in training
+    withdrawal_reasons: tuple[str, ...]
+    deferral_reasons: tuple[str, ...]
+
+
+_BEFORE_START_REASONS = (
+    "The setting could not release them for the training",
+    "Changed job before the course started",
+    "Place no longer needed",
+)
+HAZARDS = {
+    EY: Hazards(
+        withdraw_before=0.04,
+        defer_before=0.02,
+        no_show=0.03,
+        withdraw=0.03,
+        defer=0.015,
+        stall=0.015,
+        withdrawal_reasons=(
+            "Left the setting",
+            "Changed job role",
+            "Personal circumstances",
+            "Workload in the setting",
+            "Does not hold a full and relevant Level 3 qualification",
+            "Health reasons",
+            "The setting closed",
+        ),
+        deferral_reasons=(
+            "Maternity leave",
+            "Long-term illness",
+            "Caring responsibilities",
+            "The setting is short of staff this term",
+            "Asked to continue in a later cohort",
+        ),
+    ),
+    NPQ: Hazards(
+        withdraw_before=0.04,
+        defer_before=0.02,
+        no_show=0.03,
+        withdraw=0.04,
+        defer=0.02,
+        stall=0.02,
+        withdrawal_reasons=(
+            "Left the school",
+            "Workload",
+            "No longer the school's SENCO",
+            "Personal circumstances",
+            "Moved to a school outside England",
+            "Health reasons",
+        ),
+        deferral_reasons=(
+            "Maternity leave",
+            "Long-term illness",
+            "Caring responsibilities",
+            "Asked to continue in a later cohort",
+        ),
+    ),
+    EP: Hazards(
+        withdraw_before=0.03,
+        defer_before=0.02,
+        no_show=0.01,
+        withdraw=0.025,
+        defer=0.02,
+        stall=0.005,
+        withdrawal_reasons=(
+            "Left the course",
+            "Personal circumstances",
+            "Took a training place outside England",
+            "Health reasons",
+            "Did not pass the year's assessment",
+        ),
+        deferral_reasons=("Interruption of studies", "Maternity leave", "Long-term illness"),
+    ),
+}
+NO_SHOW_REASON = "Did not start the course"
+NO_PLACE_REASON = "No funded place came free before the cohort started"
+
+# -- names -------------------------------------------------------------------------------
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+FIRST_NAMES_F = _words(
+    "Amelia Olivia Isla Ava Emily Sophie Grace Lily Chloe Ella Mia Evie Ruby Jessica Hannah "
+    "Charlotte Lucy Megan Holly Amy Rachel Sarah Laura Emma Claire Rebecca Nicola Joanne Helen "
+    "Kelly Lisa Michelle Gemma Natalie Zoe Fatima Aisha Amira Priya Anjali Sana Zainab Maryam "
+    "Ayesha Nadia Leah Jade Kirsty Stacey Samantha Victoria Katie Louise Hayley Kerry Donna "
+    "Tracey Deborah Anna Ewa Agnieszka Ioana Chiamaka Adaeze Blessing Funmilayo Ama Yasmin Mei "
+    "Siobhan Bethan Catrin Eilidh Niamh Roisin Harriet Imogen Freya Poppy Alice Florence Esther"
+)
+FIRST_NAMES_M = _words(
+    "Oliver James Daniel Thomas Matthew David Michael Mark Paul Andrew Richard Ben Sam Tom Adam "
+    "Ryan Liam Jack Mohammed Imran Arjun Ravi Kwame Tunde Piotr Tomasz Sean Connor Gareth Rhys "
+    "Craig Stuart Jamal Hassan Yusuf Aaron Joel Nathan Owen Callum"
+)
+SURNAMES = _words(
+    "Smith Jones Taylor Brown Williams Wilson Johnson Davies Robinson Wright Thompson Evans "
+    "Walker White Roberts Green Hall Wood Jackson Clarke Patel Khan Ahmed Ali Hussain Begum Shah "
+    "Singh Kaur Sharma Okafor Adeyemi Mensah Owusu Nowak Kowalski Murphy Kelly O'Brien Byrne "
+    "Campbell Stewart MacDonald Hughes Edwards Lewis Harris Martin Cooper King Baker Turner Hill "
+    "Scott Moore Ward Morris Parker Bennett Cook Bell Price Bailey Richardson Cox Howard Chapman "
+    "Mason Lee Chen Wong Nguyen Santos Rossi Fernandes Popescu Kaya Yilmaz Iqbal Rahman "
+    "Chowdhury Miah Uddin Osei Boateng Ndlovu Mwangi Fletcher Holmes Lambert Dixon Gill Webb "
+    "Ellis Knight Hart Pearson Marsh Fox Barker Sutton Holland Lowe Nash Rowe"
+)
+PERSON_DOMAINS = ("example.com", "example.org")
+
+NURSERY_PREFIXES = (
+    "Little Acorns",
+    "Rainbow",
+    "Sunflowers",
+    "Tiny Toes",
+    "Oak Tree",
+    "Kingfisher",
+    "Bluebell",
+    "Ladybirds",
+    "Honeypot",
+    "Jack in the Box",
+    "Stepping Stones",
+    "Hopscotch",
+    "Willow Tree",
+    "Teddy Bears",
+    "Butterflies",
+    "Seedlings",
+    "Humpty Dumpty",
+    "Squirrels",
+    "First Steps",
+    "Treasure Chest",
+    "Robins",
+    "Hedgehogs",
+    "Starfish",
+    "Moonbeams",
+)
+NURSERY_NOUNS = (
+    "Day Nursery",
+    "Pre-School",
+    "Nursery",
+    "Playgroup",
+    "Montessori Nursery",
+    "Kindergarten",
+    "Community Pre-School",
+)
+PLACES = (
+    "Ashfield", "Beechwood", "Birchwood", "Brookfield", "Castle Hill", "Cedars", "Church Lane",
+    "Coppice", "Elmhurst", "Fairfield", "Fernhill", "Greenacres", "Hawthorn", "Hazelwood",
+    "Highfield", "Hillside", "Holly Bank", "Kingsway", "Larkhill", "Lime Grove", "Longmeadow",
+    "Manor Park", "Meadowside", "Millbrook", "Moorside", "Northgate", "Oakfield", "Orchard",
+    "Parkside", "Priory", "Queensway", "Riverside", "Rosehill", "St Andrew's", "St Anne's",
+    "St Michael's", "St Peter's", "Southfield", "Springfield", "Station Road", "Thornhill",
+    "Valley Road", "Westfield", "Whitegate", "Willowbrook", "Woodlands", "Woodside", "Abbey",
+    "Bridge End", "Cherry Tree", "Crossways", "Greenfield", "Heathfield", "Marsh Lane",
+    "Mill Lane", "Pinewood", "Redhill", "Sandy Lane", "Stonebridge", "Sycamore", "Wellfield",
+)  # fmt: skip
+SCHOOL_KINDS = (
+    ("Primary School", 30),
+    ("Community Primary School", 10),
+    ("CofE Primary School", 10),
+    ("Catholic Primary School", 6),
+    ("Infant School", 5),
+    ("Junior School", 5),
+    ("Primary Academy", 10),
+    ("Academy", 8),
+    ("High School", 8),
+    ("Secondary School", 4),
+    ("Church of England Academy", 2),
+    ("Special School", 2),
+)
+
+
+# -- planning (pure: no database) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Term:
+    name: str
+    starts_on: date
+    ends_on: date
+
+
+def _monday_on_or_after(day: date) -> date:
+    return day + timedelta(days=(7 - day.weekday()) % 7)
+
+
+def cohort_terms(code: str, today: date) -> list[Term]:
+    """Return the programme's cohort starts shown in the demo, oldest first, around today."""
+    schedule = SCHEDULES[code]
+    first, last = (
+        today - timedelta(days=schedule.back_days),
+        today + timedelta(days=schedule.ahead_days),
+    )
+    terms = []
+    for year in range(first.year, last.year + 1):
+        for name, month, day in schedule.starts:
+            starts_on = _monday_on_or_after(date(year, month, day))
+            if first <= starts_on <= last:
+                ends_on = starts_on + timedelta(days=schedule.length_days)
+                terms.append(Term(name.format(year), starts_on, ends_on))
+    return sorted(terms, key=lambda t: t.starts_on)
+
+
+def spread_over(items: Sequence, count: int, rng: random.Random, weights=None) -> list:
+    """Pick ``count`` items, every item once before any twice, then the rest by weight."""
+    order = list(items)
+    rng.shuffle(order)
+    picks = order[:count]
+    if count > len(order):
+        picks += rng.choices(list(items), weights=weights, k=count - len(order))
+    return picks
+
+
+def setting_counts(scale: float) -> dict[SettingKind, int]:
+    """Return how many settings of each kind the demo has at this scale."""
+    return {kind: max(2, round(n * scale)) for kind, n in SETTING_COUNTS.items()}
+
+
+def _la_weight(la: LocalAuthority) -> float:
+    # Counties have many settings, the City of London and the Isles of Scilly very few.
+    if la.la_code in ("201", "420"):
+        return 0.05
+    if la.la_code == SHOWCASE_LA_CODE:
+        return 8.0
+    return {"E10": 5.0, "E08": 2.5, "E09": 2.0}.get(la.ons_code[:3], 1.8)
+
+
+# -- loading -----------------------------------------------------------------------------
+
+
+@dataclass
+class _CohortPlan:
+    code: str
+    spec: ProviderSpec
+    term: Term
+    places: int
+    claims: int
+    cohort: Cohort | None = None
+    next: "_CohortPlan | None" = None
+
+
+@dataclass
+class _Sim:
+    """The dates a claim's events happened on, in the demo's story."""
+
+    claimed: date
+    funded: date | None = None
+    started: date | None = None
+    completed: date | None = None
+    ended: date | None = None
+
+
+@dataclass
+class _Person:
+    full_name: str
+    email: str
+    trn: str | None
+    setting: Setting | None
+    local_authority: LocalAuthority | None
+
+
+@contextlib.contextmanager
+def _quiet_domain_logs() -> Iterator[None]:
+    """Hold back the ledger's line per operation: thousands of them would bury the progress."""
+    logger = logging.getLogger("tracker")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def _objects_kept_loaded(session: Session) -> Iterator[None]:
+    """Commit in batches without reloading every object after each commit.
+
+    Nothing else writes the demo's rows while it loads, so what is in memory stays true.
+    """
+    target = session() if isinstance(session, scoped_session) else session
+    previous = target.expire_on_commit
+    target.expire_on_commit = False
+    try:
+        yield
+    finally:
+        target.expire_on_commit = previous
+
+
+def _sign_ins(session: Session) -> list[tuple[str, str, str]]:
+    rows = []
+    for role, email, _name in DEMO_ACCOUNTS:
+        user = session.scalar(sa.select(User).where(User.email == email))
+        if user is None:
+            continue
+        if role == Role.DFE:
+            organisation = "Department for Education"
+        elif role == Role.PROVIDER:
+            organisation = f"{user.provider.name} (UKPRN {user.provider.ukprn})"
+        elif role == Role.SETTING:
+            setting = user.setting
+            organisation = f"{setting.name}, {setting.local_authority.name} (URN {setting.urn})"
+        else:
+            la = user.local_authority
+            organisation = f"{la.name} (local authority {la.la_code})"
+        rows.append((role.value, email, organisation))
+    return rows
+
+
+def load_demo(
+    session: Session,
+    *,
+    scale: float = 1.0,
+    seed: int = 2023,
+    echo: Callable[[str], object] = print,
+) -> list[tuple[str, str, str]]:
+    """Load the demo data once, commit it, and return the demo sign-ins (role, email, organisation).
+
+    When the demo is already loaded nothing is done. A database that holds providers or
+    settings but no demo is refused: the demo belongs in an empty one.
+    """
+    dfe = session.scalar(sa.select(User).where(User.email == DEMO_ACCOUNTS[0][1]))
+    if dfe is not None and dfe.is_active:
+        echo("Demo data is already loaded: nothing to do.")
+        return _sign_ins(session)
+    if dfe is not None:
+        raise DomainError(
+            "An earlier demo load stopped before it finished: load the demo into an empty database"
+        )
+    if scale <= 0:
+        raise DomainError("The scale must be more than 0", field="scale")
+    if session.scalar(sa.select(sa.func.count()).select_from(Provider)) or session.scalar(
+        sa.select(sa.func.count()).select_from(Setting)
+    ):
+        raise DomainError(
+            "This database already holds providers or settings: load the demo into an empty one"
+        )
+    started = clock.monotonic()
+    loader = _DemoLoader(session, scale=scale, seed=seed, echo=echo)
+    try:
+        with _quiet_domain_logs(), _objects_kept_loaded(session):
+            loader.load()
+    except BaseException:
+        session.rollback()
+        raise
+    echo(f"Loaded the demo data in {clock.monotonic() - started:.0f}s: {loader.summary()}")
+    return _sign_ins(session)
+
+
+class _DemoLoader:
+    """One load of the demo: the plan, the organisations, then each cohort's story in order."""
+
+    def __init__(self, session: Session, *, scale: float, seed: int, echo) -> None:
+        self.session = session
+        self.scale = scale
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.started = clock.monotonic()
+        self.echo = echo
+        self.today = datetime.now(LONDON).date()
+        self.now = datetime.now(UTC)
+        self.programmes: dict[str, Programme] = {
+            p.code: p for p in session.scalars(sa.select(Programme))
+        }
+        self.regions: dict[str, Region] = {r.name: r for r in session.scalars(sa.select(Region))}
+        self.local_authorities: list[LocalAuthority] = list(
+            session.scalars(sa.select(LocalAuthority).order_by(LocalAuthority.la_code))
+        )
+        self.providers: dict[str, Provider] = {}
+        self.settings: dict[SettingKind, list[Setting]] = {}
+        self.settings_by_region: dict[tuple[SettingKind, str], list[Setting]] = defaultdict(list)
+        self.users: dict[Role, User] = {}
+        self.showcase_setting: Setting | None = None
+        self.sim: dict[int, _Sim] = {}
+        self.people: dict[int, _Person] = {}
+        self.declarations: list[tuple[int, date]] = []
+        self.used_emails: set[str] = set()
+        self.used_trns: set[str] = set()
+        self.rejoiners: dict[tuple[str, str], list[tuple[date, _Person]]] = defaultdict(list)
+        self.childminder_queue: dict[str | None, list[Setting]] = {}
+        self.owed = {code: {ClaimStatus.WITHDRAWN, ClaimStatus.DEFERRED} for code in (EY, NPQ, EP)}
+        self._operations = 0
+
+    # -- organisations and accounts ------------------------------------------------------
+
+    def load(self) -> None:
+        self.echo(f"Loading demo data (scale {self.scale:g}, seed {self.seed})")
+        self._add_dfe_account()
+        self._add_providers()
+        self._add_settings()
+        self._add_organisation_accounts()
+        plans = self._plan_cohorts()
+        self._configure_programmes(plans)
+        self._add_allocations_and_cohorts(plans)
+        total = sum(p.claims for p in plans)
+        self._say(f"Claiming places for about {total:,} participants, through the place ledger")
+        with tqdm(total=total, unit="claim", desc="Claims", disable=None) as bar:
+            for code in (EY, NPQ, EP):
+                mine = sorted((p for p in plans if p.code == code), key=lambda p: p.term.starts_on)
+                name = self.programmes[code].name
+                self._say(f"  {name}: {len(mine)} cohorts, {sum(p.claims for p in mine):,} claims")
+                bar.set_postfix_str(code, refresh=False)
+                for plan in mine:
+                    self._run_cohort(plan, plans, bar)
+        self._say("Dating the claims and declarations")
+        self._backdate()
+        # Last of all, so that a load that stops part way is never taken for a finished one.
+        for user in self.users.values():
+            user.is_active = True
+        self.session.commit()
+
+    def _ledger_operation_done(self, count: int = 1) -> None:
+        """Commit every few hundred operations.
+
+        One transaction for the whole load would keep every version of the programme row
+        the ledger bumps, and every savepoint, until the end: PostgreSQL slows down with
+        each one. SQLite also lets other connections in between batches.
+        """
+        self._operations += count
+        if self._operations >= COMMIT_EVERY:
+            self.session.commit()
+            self._operations = 0
+
+    def _say(self, message: str) -> None:
+        self.echo(f"[{clock.monotonic() - self.started:4.0f}s] {message}")
+
+    def _add_dfe_account(self) -> None:
+        role, email, name = DEMO_ACCOUNTS[0]
+        self.users[role] = create_user(
+            self.session, email=email, role=role, password=DEMO_PASSWORD, full_name=name
+        )
+
+    def _add_providers(self) -> None:
+        self._say(f"Adding {len(PROVIDERS)} training providers")
+        ukprns = self.rng.sample(range(10_000_000, 10_099_999), len(PROVIDERS))
+        for spec, ukprn in zip(PROVIDERS, ukprns, strict=True):
+            provider = Provider(ukprn=str(ukprn), name=spec.name)
+            self.session.add(provider)
+            self.providers[spec.name] = provider
+        self.session.flush()
+
+    def _add_settings(self) -> None:
+        counts = setting_counts(self.scale)
+        self._say(
+            f"Adding {sum(counts.values()):,} early years settings and schools "
+            f"over all {len(self.local_authorities)} local authorities"
+        )
+        rng = self.rng
+        weights = [_la_weight(la) for la in self.local_authorities]
+        showcase_la = next(la for la in self.local_authorities if la.la_code == SHOWCASE_LA_CODE)
+        ey_urns = iter(
+            rng.sample(
+                range(300_000, 999_999),
+                counts[SettingKind.GROUP_BASED] + counts[SettingKind.CHILDMINDER],
+            )
+        )
+        school_kinds = (
+            SettingKind.SCHOOL,
+            SettingKind.MAINTAINED_NURSERY,
+            SettingKind.SIXTEEN_TO_NINETEEN,
+        )
+        school_urns = iter(
+            rng.sample(range(100_000, 150_000), sum(counts[k] for k in school_kinds))
+        )
+        school_names, school_weights = zip(*SCHOOL_KINDS, strict=True)
+        for kind, count in counts.items():
+            # Every local authority gets one of each kind before any gets two (at scale 1.0).
+            las = spread_over(self.local_authorities, count, rng, weights)
+            if kind == SettingKind.GROUP_BASED:
+                las[0] = showcase_la
+            settings = []
+            for la in las:
+                place = rng.choice(PLACES)
+                if kind == SettingKind.GROUP_BASED:
+                    name = f"{rng.choice(NURSERY_PREFIXES)} {rng.choice(NURSERY_NOUNS)}"
+                    if rng.random() < 0.4:
+                        name = f"{place} {name}"
+                    urn = f"EY{next(ey_urns)}"
+                elif kind == SettingKind.CHILDMINDER:
+                    first, last = rng.choice(FIRST_NAMES_F), rng.choice(SURNAMES)
+                    name = f"{first} {last} (childminder)"
+                    urn = f"EY{next(ey_urns)}"
+                elif kind == SettingKind.SCHOOL:
+                    kind_name = rng.choices(school_names, weights=school_weights)[0]
+                    name = f"{place} {kind_name}"
+                    urn = str(next(school_urns))
+                elif kind == SettingKind.MAINTAINED_NURSERY:
+                    name = f"{place} Nursery School"
+                    urn = str(next(school_urns))
+                else:
+                    name = f"{place} Sixth Form College"
+                    urn = str(next(school_urns))
+                settings.append(Setting(urn=urn, name=name, kind=kind, local_authority=la))
+            if kind == SettingKind.GROUP_BASED:
+                self.showcase_setting = settings[0]
+                self.showcase_setting.name = "Ribble Valley Day Nursery"
+            self.session.add_all(settings)
+            self.settings[kind] = settings
+            for setting in settings:
+                self.settings_by_region[(kind, setting.local_authority.region.name)].append(setting)
+        self.session.flush()
+
+    def _add_organisation_accounts(self) -> None:
+        organisations = {
+            Role.PROVIDER: self.providers[SHOWCASE_PROVIDER].ukprn,
+            Role.SETTING: self.showcase_setting.urn,
+            Role.LOCAL_AUTHORITY: SHOWCASE_LA_CODE,
+        }
+        for role, email, name in DEMO_ACCOUNTS[1:]:
+            self.users[role] = create_user(
+                self.session,
+                email=email,
+                role=role,
+                organisation=organisations[role],
+                password=DEMO_PASSWORD,
+                full_name=name,
+            )
+        for user in self.users.values():
+            user.is_active = False  # until the whole demo is loaded
+        self.session.commit()
+
+    # -- programmes, allocations and cohorts ---------------------------------------------
+
+    def _plan_cohorts(self) -> list[_CohortPlan]:
+        rng = self.rng
+        plans = []
+        for code in (EY, NPQ, EP):
+            terms = cohort_terms(code, self.today)
+            first_future = next(t for t in terms if t.starts_on > self.today)
+            for spec in _providers_running_cohorts(code, self.scale):
+                previous = None
+                for term in terms:
+                    places = max(2, round(spec.places[code] * self.scale * rng.uniform(0.9, 1.1)))
+                    if term.starts_on <= self.today:
+                        claims = round(places * rng.uniform(1.03, 1.15))
+                    elif term is first_future:
+                        # Full, with a waiting list.
+                        claims = max(places + 1, round(places * rng.uniform(1.15, 1.35)))
+                    else:
+                        claims = max(1, round(places * rng.uniform(0.4, 0.75)))
+                    plan = _CohortPlan(code, spec, term, places, claims)
+                    if previous is not None:
+                        previous.next = plan
+                    previous = plan
+                    plans.append(plan)
+        return plans
+
+    def _configure_programmes(self, plans: list[_CohortPlan]) -> None:
+        self._say("Setting targets, priority regions and the region quota")
+        session, dfe = self.session, self.users[Role.DFE]
+        ey, npq, ep = self.programmes[EY], self.programmes[NPQ], self.programmes[EP]
+        # Target changes are dated in the past, whatever today is.
+        for places_, effective_on, note in (
+            (
+                7_000,
+                date(2024, 1, 15),
+                "Demo figure: raised to 7,000 places after strong early uptake "
+                "(illustrative date, not an official announcement).",
+            ),
+            (
+                8_000,
+                date(2025, 2, 3),
+                "Demo figure: 1,000 more places in the extension, with priority for settings "
+                "in the North East and North West (illustrative date).",
+            ),
+        ):
+            programme_ops.set_target(
+                session,
+                ey,
+                places=places_,
+                effective_on=min(effective_on, self.today),
+                note=note,
+                by=dfe,
+            )
+        for region in EY_PRIORITY_REGIONS:
+            if self.regions[region] not in ey.priority_regions:
+                ey.priority_regions.append(self.regions[region])
+
+        npq_places = sum(p.places for p in plans if p.code == NPQ)
+        npq_first = min(p.term.starts_on for p in plans if p.code == NPQ)
+        programme_ops.set_target(
+            session,
+            npq,
+            places=_round_up(npq_places * 1.1, 500),
+            effective_on=min(self.today, npq_first - timedelta(days=90)),
+            note="Demo figure: the national number of funded SENCO NPQ places "
+            "(not an official number).",
+            by=dfe,
+        )
+
+        ep_terms = cohort_terms(EP, self.today)
+        programme_ops.set_target(
+            session,
+            ep,
+            places=max(
+                _round_up(sum(p.places for p in plans if p.code == EP), 50), 200 * len(ep_terms)
+            ),
+            effective_on=max(
+                date(2023, 3, 3), min(self.today, ep_terms[0].starts_on - timedelta(days=180))
+            ),
+            note=f"Demo figure: about 200 trainees in each of the {len(ep_terms)} intakes from "
+            f"{ep_terms[0].starts_on.year} to {ep_terms[-1].starts_on.year} "
+            "(not an official number).",
+            by=dfe,
+        )
+        quota = RegionQuota(
+            programme=ep,
+            name="London and the South East",
+            places=max(1, round(EP_QUOTA_PLACES * self.scale)),
+            per_cohort=True,
+            regions=[self.regions[r] for r in EP_QUOTA_REGIONS],
+        )
+        session.add(quota)
+        session.flush()
+
+    def _add_allocations_and_cohorts(self, plans: list[_CohortPlan]) -> None:
+        self._say(f"Allocating places to providers and creating {len(plans)} cohorts")
+        wanted: Counter = Counter()
+        for plan in plans:
+            wanted[(plan.spec.name, plan.code)] += plan.places
+        for (name, code), places_ in wanted.items():
+            spec = next(s for s in PROVIDERS if s.name == name)
+            factor = 0.8 if spec.tight_allocation else 1.08
+            programme_ops.set_allocation(
+                self.session,
+                self.providers[name],
+                self.programmes[code],
+                places=max(2, math.floor(places_ * factor)),
+            )
+        for plan in plans:
+            plan.cohort = cohort_ops.create_cohort(
+                self.session,
+                self.providers[plan.spec.name],
+                self.programmes[plan.code],
+                name=f"{plan.term.name}",
+                starts_on=plan.term.starts_on,
+                ends_on=plan.term.ends_on,
+                places=plan.places,
+            )
+
+    # -- one cohort's story ---------------------------------------------------------------
+
+    def _run_cohort(self, plan: _CohortPlan, plans: list[_CohortPlan], bar: tqdm) -> None:
+        rng, today, cohort = self.rng, self.today, plan.cohort
+        starts_on = plan.term.starts_on
+        has_started = starts_on <= today
+        hazards = HAZARDS[plan.code]
+        latest_started = plan.term.starts_on == max(
+            p.term.starts_on for p in plans if p.code == plan.code and p.term.starts_on <= today
+        )
+
+        # Claims arrive in the weeks before the cohort starts (up to today for later ones).
+        window_end = min(today, starts_on - timedelta(days=5))
+        window_start = min(window_end - timedelta(days=30), starts_on - timedelta(days=100))
+        newcomers = [self._new_person(plan) for _ in range(plan.claims)]
+        if plan.code == EY and plan.spec.name == SHOWCASE_PROVIDER:
+            # The demo setting sends two practitioners to each of the provider's cohorts.
+            for person in newcomers[-2:]:
+                person.setting = self.showcase_setting
+        arrivals = [(_between(rng, window_start, window_end), p) for p in newcomers]
+        # People who deferred come back once they are ready, if the window is still open.
+        key = (plan.spec.name, plan.code)
+        returning = [(ready_on, p) for ready_on, p in self.rejoiners[key] if ready_on <= window_end]
+        self.rejoiners[key] = [(d, p) for d, p in self.rejoiners[key] if d > window_end]
+        for ready_on, person in returning:
+            arrivals.append((_between(rng, max(ready_on, window_start), window_end), person))
+        arrivals.sort(key=lambda arrival: arrival[0])
+        # The ledger takes the claims in the order they arrived, as one batch for each run
+        # of claims made by the same account (the same rules as one by one, and faster).
+        for by, run in itertools.groupby(arrivals, key=lambda a: self._claimed_by(plan, a[1])):
+            run = list(run)
+            requests = [
+                places.ClaimRequest(p.full_name, p.email, p.trn, p.setting, p.local_authority)
+                for _day, p in run
+            ]
+            outcomes = places.claim_places(self.session, cohort, requests, by=by)
+            for (day, person), outcome in zip(run, outcomes, strict=True):
+                claim = outcome.claim
+                self.sim[claim.id] = _Sim(claimed=day, funded=day if claim.holds_place else None)
+                self.people[claim.id] = person
+            bar.update(len(run))
+            self._ledger_operation_done(len(run))
+
+        # Some funded claims end before training starts, giving their place to the next in line.
+        ending_by = min(today, starts_on - timedelta(days=1))
+        scale_before = 1.0 if has_started else 0.5
+        funded = self._claims_in(cohort, ClaimStatus.FUNDED)
+        withdrawals = _binomial(rng, len(funded), hazards.withdraw_before * scale_before)
+        deferrals = _binomial(rng, len(funded), hazards.defer_before * scale_before)
+        # However small the demo, every programme shows a withdrawal and a deferral.
+        owed = self.owed[plan.code]
+        withdrawals = max(withdrawals, int(ClaimStatus.WITHDRAWN in owed))
+        deferrals = max(deferrals, int(ClaimStatus.DEFERRED in owed))
+        leaving = rng.sample(funded, min(len(funded), withdrawals + deferrals))
+        leaving.sort(key=lambda c: self.sim[c.id].claimed)
+        days = sorted(_between(rng, self.sim[c.id].claimed, ending_by) for c in leaving)
+        for n, (claim, day) in enumerate(zip(leaving, days, strict=True)):
+            sim = self.sim[claim.id]
+            day = min(max(day, sim.funded or sim.claimed), ending_by)
+            if n < withdrawals:
+                self._end(claim, ClaimStatus.WITHDRAWN, rng.choice(_BEFORE_START_REASONS), day)
+            else:
+                self._end(claim, ClaimStatus.DEFERRED, rng.choice(hazards.deferral_reasons), day)
+                self._maybe_rejoin(plan, claim, day)
+
+        if not has_started:
+            return
+
+        # The cohort closes as it starts. Whoever still waits is offered the next cohort when
+        # that could fund them (it is not full yet), or is withdrawn.
+        cohort_ops.update_cohort(
+            self.session,
+            cohort,
+            name=cohort.name,
+            starts_on=cohort.starts_on,
+            ends_on=cohort.ends_on,
+            places=cohort.places,
+            status=CohortStatus.CLOSED,
+        )
+        for claim in self._claims_in(cohort, ClaimStatus.WAITING):
+            movable = claim.waiting_reason in (places.COHORT, places.REGION_QUOTA)
+            if plan.next is not None and movable and rng.random() < 0.75:
+                outcome = places.move_claim(self.session, claim, plan.next.cohort)
+                self._note_funded([outcome.claim, *outcome.promoted], starts_on - timedelta(days=1))
+                self._ledger_operation_done()
+            else:
+                self._end(claim, ClaimStatus.WITHDRAWN, NO_PLACE_REASON, starts_on)
+
+        # Training: declarations milestone by milestone, with people leaving on the way.
+        milestones = self.programmes[plan.code].milestones
+        force_stall = latest_started
+        for claim in self._claims_in(cohort, ClaimStatus.FUNDED):
+            by = self.users[Role.PROVIDER] if plan.spec.name == SHOWCASE_PROVIDER else None
+            if rng.random() < hazards.no_show:
+                if (today - starts_on).days > 45:
+                    day = starts_on + timedelta(days=rng.randint(14, 40))
+                    self._end(claim, ClaimStatus.WITHDRAWN, NO_SHOW_REASON, day)
+                continue  # otherwise the provider has not declared the start yet
+            previous = starts_on
+            for position, milestone in enumerate(milestones):
+                due = starts_on + timedelta(days=milestone.due_after_days)
+                if position == 0:
+                    day = min(today, starts_on + timedelta(days=rng.randint(0, 10)))
+                else:
+                    late = (
+                        rng.randint(0, 14)
+                        if position == len(milestones) - 1
+                        else rng.randint(-7, 21)
+                    )
+                    day = max(previous, due + timedelta(days=late))
+                    if day > today:
+                        break
+                    if force_stall and position == 1:
+                        force_stall = False  # at least one participant falls behind
+                        break
+                    roll = rng.random()
+                    if roll < hazards.withdraw + hazards.defer:
+                        status = (
+                            ClaimStatus.WITHDRAWN
+                            if roll < hazards.withdraw
+                            else ClaimStatus.DEFERRED
+                        )
+                        reasons = (
+                            hazards.withdrawal_reasons
+                            if status == ClaimStatus.WITHDRAWN
+                            else hazards.deferral_reasons
+                        )
+                        ended_on = _between(rng, previous, day)
+                        self._end(claim, status, rng.choice(reasons), ended_on)
+                        if status == ClaimStatus.DEFERRED:
+                            self._maybe_rejoin(plan, claim, ended_on)
+                        break
+                    if roll < hazards.withdraw + hazards.defer + hazards.stall:
+                        break
+                declaration = record_declaration(
+                    self.session,
+                    claim,
+                    milestone_code=milestone.code,
+                    declared_on=day,
+                    by=by,
+                    today=today,
+                )
+                self.declarations.append((declaration.id, day))
+                self._ledger_operation_done()
+                sim = self.sim[claim.id]
+                if position == 0:
+                    sim.started = day
+                if position == len(milestones) - 1:
+                    sim.completed = day
+                previous = day
+
+    # -- people --------------------------------------------------------------------------
+
+    def _new_person(self, plan: _CohortPlan) -> _Person:
+        rng = self.rng
+        if plan.code == EY:
+            first = rng.choice(FIRST_NAMES_F if rng.random() < 0.96 else FIRST_NAMES_M)
+        else:
+            first = rng.choice(FIRST_NAMES_F if rng.random() < 0.8 else FIRST_NAMES_M)
+        last = rng.choice(SURNAMES)
+        local = f"{first}.{last}".lower().replace("'", "").replace(" ", "-")
+        domain = rng.choice(PERSON_DOMAINS)
+        email, n = f"{local}@{domain}", 1
+        while email in self.used_emails:
+            n += 1
+            email = f"{local}{n}@{domain}"
+        self.used_emails.add(email)
+        trn = None
+        if plan.code == NPQ and rng.random() < 0.92:
+            trn = str(rng.randint(1_000_000, 9_999_999))
+            while trn in self.used_trns:
+                trn = str(rng.randint(1_000_000, 9_999_999))
+            self.used_trns.add(trn)
+        setting, la = self._place_of_work(plan)
+        return _Person(f"{first} {last}", email, trn, setting, la)
+
+    def _place_of_work(self, plan: _CohortPlan) -> tuple[Setting | None, LocalAuthority | None]:
+        rng, home = self.rng, plan.spec.home_region
+        if plan.code == EP:
+            if plan.spec.name == "University of Thamesbridge":
+                near = [la for la in self.local_authorities if la.region.name in EP_QUOTA_REGIONS]
+                return None, rng.choice(near) if rng.random() < 0.85 else rng.choice(
+                    self.local_authorities
+                )
+            near = [la for la in self.local_authorities if la.region.name == home]
+            return None, rng.choice(near) if rng.random() < 0.7 else rng.choice(
+                self.local_authorities
+            )
+        if plan.code == EY:
+            kind = SettingKind.CHILDMINDER if rng.random() < 0.35 else SettingKind.GROUP_BASED
+        else:
+            roll = rng.random()
+            kind = (
+                SettingKind.MAINTAINED_NURSERY
+                if roll < 0.03
+                else SettingKind.SIXTEEN_TO_NINETEEN
+                if roll < 0.07
+                else SettingKind.SCHOOL
+            )
+        region = home if home is not None and rng.random() < 0.75 else None
+        pool = self.settings_by_region.get((kind, region)) if region else None
+        pool = pool or self.settings[kind]
+        if kind == SettingKind.CHILDMINDER:
+            # A childminder works alone: each takes one place, until every one has.
+            queue = self.childminder_queue.get(region)
+            if not queue:
+                queue = self.childminder_queue[region] = rng.sample(pool, len(pool))
+            return queue.pop(), None
+        return rng.choice(pool), None
+
+    def _claimed_by(self, plan: _CohortPlan, person: _Person) -> User | None:
+        if person.setting is not None and person.setting is self.showcase_setting:
+            return self.users[Role.SETTING]
+        if plan.spec.name == SHOWCASE_PROVIDER:
+            return self.users[Role.PROVIDER]
+        return None
+
+    def _maybe_rejoin(self, plan: _CohortPlan, claim: Claim, deferred_on: date) -> None:
+        """Some deferred participants come back, in a later cohort of the same provider."""
+        if plan.next is not None and self.rng.random() < 0.4:
+            ready_on = deferred_on + timedelta(days=self.rng.randint(14, 60))
+            self.rejoiners[(plan.spec.name, plan.code)].append((ready_on, self.people[claim.id]))
+
+    def _claims_in(self, cohort: Cohort, status: ClaimStatus) -> list[Claim]:
+        """The cohort's claims in a status, in waiting-list order."""
+        return list(
+            self.session.scalars(
+                sa.select(Claim)
+                .where(Claim.cohort_id == cohort.id, Claim.status == status)
+                .order_by(Claim.is_priority.desc(), Claim.queue_seq, Claim.id)
+            )
+        )
+
+    # -- ledger calls with their dates ---------------------------------------------------
+
+    def _end(self, claim: Claim, status: ClaimStatus, reason: str, day: date) -> None:
+        operation = places.withdraw if status == ClaimStatus.WITHDRAWN else places.defer
+        outcome = operation(self.session, claim, reason=reason)
+        self.owed[claim.programme.code].discard(status)
+        self.sim[claim.id].ended = day
+        self._note_funded(outcome.promoted, day)
+        self._ledger_operation_done()
+
+    def _note_funded(self, claims: list[Claim], day: date) -> None:
+        for claim in claims:
+            if claim.holds_place and claim.status == ClaimStatus.FUNDED:
+                sim = self.sim[claim.id]
+                sim.funded = max(sim.claimed, min(day, self.today))
+
+    # -- dates -----------------------------------------------------------------------------
+
+    def _at(self, day: date) -> datetime:
+        """A time during the working day on ``day``, never later than now."""
+        moment = datetime.combine(
+            day, time(self.rng.randint(8, 17), self.rng.randint(0, 59)), tzinfo=LONDON
+        )
+        return min(moment.astimezone(UTC), self.now)
+
+    def _backdate(self) -> None:
+        rows = self.session.execute(
+            sa.select(
+                Claim.id,
+                Claim.participant_id,
+                Claim.funded_dt.is_not(None),
+                Claim.started_dt.is_not(None),
+                Claim.completed_dt.is_not(None),
+                Claim.ended_dt.is_not(None),
+            )
+        ).all()
+        claim_rows, first_claimed = [], {}
+        for claim_id, participant_id, funded, started, completed, ended in rows:
+            sim = self.sim[claim_id]
+            funded_on = sim.funded or sim.claimed
+            if sim.started:
+                funded_on = min(funded_on, sim.started)
+            events = (
+                ("claimed_dt", sim.claimed),
+                ("funded_dt", funded_on if funded else None),
+                ("started_dt", sim.started if started else None),
+                ("completed_dt", sim.completed if completed else None),
+                ("ended_dt", sim.ended if ended else None),
+            )
+            row, latest = {"id": claim_id}, None
+            for column, day in events:
+                if day is None:
+                    continue
+                if latest is None:
+                    moment = self._at(day)
+                elif day == sim.claimed:
+                    moment = latest  # funded the moment it was claimed
+                else:
+                    moment = max(self._at(day), latest)  # never before the event before it
+                row[column] = latest = moment
+            claim_rows.append(row)
+            claimed_dt = row["claimed_dt"]
+            if participant_id not in first_claimed or claimed_dt < first_claimed[participant_id]:
+                first_claimed[participant_id] = claimed_dt
+        # Plain UPDATEs by primary key: the audit trail keeps when the rows were really written.
+        session = self.session
+        for keys in {tuple(sorted(r)) for r in claim_rows}:
+            batch = [r for r in claim_rows if tuple(sorted(r)) == keys]
+            session.execute(sa.update(Claim), batch)
+        session.execute(
+            sa.update(Declaration),
+            [{"id": i, "created_dt": self._at(day)} for i, day in self.declarations],
+        )
+        session.execute(
+            sa.update(Participant),
+            [{"id": i, "created_dt": dt} for i, dt in first_claimed.items()],
+        )
+        cohorts = session.execute(sa.select(Cohort.id, Cohort.starts_on)).all()
+        session.execute(
+            sa.update(Cohort),
+            [
+                {"id": i, "created_dt": self._at(min(self.today, d - timedelta(days=120)))}
+                for i, d in cohorts
+            ],
+        )
+        dfe = self.users[Role.DFE]
+        targets = session.execute(
+            sa.select(ProgrammeTarget.id, ProgrammeTarget.effective_on).where(
+                ProgrammeTarget.created_by_id == dfe.id
+            )
+        ).all()
+        session.execute(
+            sa.update(ProgrammeTarget),
+            [{"id": i, "created_dt": self._at(d)} for i, d in targets],
+        )
+
+    def summary(self) -> str:
+        session = self.session
+        counts = dict(
+            session.execute(sa.select(Claim.status, sa.func.count()).group_by(Claim.status)).all()
+        )
+        settings = session.scalar(sa.select(sa.func.count()).select_from(Setting))
+        participants = session.scalar(sa.select(sa.func.count()).select_from(Participant))
+        cohorts = session.scalar(sa.select(sa.func.count()).select_from(Cohort))
+        by_status = ", ".join(f"{counts.get(s, 0):,} {s.value}" for s in ClaimStatus)
+        return (
+            f"{len(self.providers)} providers, {settings:,} settings, {cohorts} cohorts, "
+            f"{participants:,} participants; claims: {by_status}"
+        )
+
+
+def _providers_running_cohorts(code: str, scale: float) -> list[ProviderSpec]:
+    """The providers with cohorts on a programme: all of them, but only a few in a tiny demo.
+
+    The first (the demo provider, or the lead university) always runs cohorts.
+    """
+    specs = [spec for spec in PROVIDERS if code in spec.places]
+    return specs[: max(2, math.ceil(len(specs) * min(1.0, scale * 5)))]
+
+
+def _round_up(value: float, step: int) -> int:
+    return int(math.ceil(value / step) * step)
+
+
+def _binomial(rng: random.Random, n: int, p: float) -> int:
+    return sum(rng.random() < p for _ in range(n))
+
+
+def _between(rng: random.Random, first: date, last: date) -> date:
+    if last <= first:
+        return first
+    return first + timedelta(days=rng.randint(0, (last - first).days))

@@ -1,0 +1,102 @@
+"""The one process that runs scheduled jobs: ``flask --app wsgi tracker scheduler``.
+
+It is started only by that command, never by ``create_app``, so web workers (``gunicorn
+-w 4``) run no job. Two scheduler processes started by mistake, on one machine or two,
+still send each reminder once: the outbox's unique key and its conditional claim make
+every job safe to run twice at once (see ``tracker.reminders.outbox``).
+
+Jobs, in Europe/London time:
+- queue-due: every hour from 08:00 to 18:00, queue the reminders that are due;
+- send-queued: every 30 seconds, send what is queued (so a place offered by the ledger
+  goes out within the minute, and retries go out when their back-off ends).
+"""
+
+import logging
+import signal
+from datetime import timedelta
+
+from apscheduler.events import EVENT_SCHEDULER_STARTED
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from flask import Flask
+
+from tracker.extensions import db
+from tracker.models.base import utcnow
+from tracker.reminders.backends import backend_from_config
+from tracker.reminders.outbox import send_queued
+from tracker.reminders.runs import queue_due_reminders
+from tracker.reminders.time import LONDON
+
+logger = logging.getLogger(__name__)
+
+SEND_INTERVAL_SECONDS = 30
+# Sends per job run at most: a long queue is worked through over several runs, so that
+# stopping the scheduler never waits long for the job in hand.
+SEND_BATCH = 500
+
+
+def queue_due_job(app: Flask) -> None:
+    with app.app_context():
+        try:
+            queue_due_reminders(db.session, utcnow())
+        finally:
+            db.session.remove()
+
+
+def send_queued_job(app: Flask) -> None:
+    with app.app_context():
+        try:
+            send_queued(
+                db.session,
+                backend_from_config(app.config),
+                lease=timedelta(seconds=app.config["REMINDERS_LEASE_SECONDS"]),
+                limit=SEND_BATCH,
+            )
+        finally:
+            db.session.remove()
+
+
+def build_scheduler(app: Flask) -> BlockingScheduler:
+    """Return the scheduler with its jobs, not yet started."""
+    scheduler = BlockingScheduler(
+        timezone=LONDON,
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 600},
+    )
+    scheduler.add_job(
+        queue_due_job,
+        CronTrigger(hour="8-18", minute=0, timezone=LONDON),
+        args=[app],
+        id="queue-due",
+        name="Queue the reminders that are due",
+    )
+    scheduler.add_job(
+        send_queued_job,
+        IntervalTrigger(seconds=SEND_INTERVAL_SECONDS, timezone=LONDON),
+        args=[app],
+        id="send-queued",
+        name="Send queued reminders",
+    )
+    return scheduler
+
+
+def run_scheduler(app: Flask) -> None:
+    """Run the scheduler in the foreground until SIGINT or SIGTERM; the job in hand finishes."""
+    scheduler = build_scheduler(app)
+
+    def stop(signum, frame):
+        logger.info("Scheduler stopping (signal %s)", signum)
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        else:  # stopped before it started: nothing is in hand
+            raise SystemExit(0)
+
+    def started(event):
+        jobs = ", ".join(sorted(job.id for job in scheduler.get_jobs()))
+        logger.info("Scheduler started with jobs: %s", jobs)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    scheduler.add_listener(started, EVENT_SCHEDULER_STARTED)
+    scheduler.start()
+    logger.info("Scheduler stopped")

@@ -1,0 +1,725 @@
+"""Uptake against target: what DfE watches, counted by the database, not in Python.
+
+Every figure comes from a GROUP BY; what Python loops over afterwards is one row per
+programme, region, local authority, provider, cohort, reason or day, never per claim, so the
+number of queries a page makes does not grow with the number of claims.
+
+A ``Scope`` narrows the claims counted: to one programme, to claims made between two dates
+(Europe/London calendar dates), and to a local authority or region. Caps (targets,
+allocations, cohort places) are counted as they stand now, whatever the dates.
+"""
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field, fields
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+
+from tracker.models import (
+    Allocation,
+    Claim,
+    ClaimStatus,
+    Cohort,
+    LocalAuthority,
+    Programme,
+    ProgrammeTarget,
+    Provider,
+    Region,
+    Setting,
+    SettingKind,
+)
+
+LONDON = ZoneInfo("Europe/London")
+# The current rate is the mean of places funded per week over this many recent weeks.
+RATE_WEEKS = 8
+NOT_KNOWN = "Not known"
+
+
+def london_today() -> date:
+    return datetime.now(UTC).astimezone(LONDON).date()
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which claims to count: by programme, by when they were made, and by area."""
+
+    programme_id: int | None = None
+    claimed_from: date | None = None
+    claimed_to: date | None = None
+    local_authority_id: int | None = None
+    region_id: int | None = None
+
+    def conditions(self) -> list[sa.ColumnElement[bool]]:
+        conditions = []
+        if self.programme_id is not None:
+            conditions.append(Claim.programme_id == self.programme_id)
+        if self.claimed_from is not None:
+            conditions.append(Claim.claimed_dt >= _london_midnight(self.claimed_from))
+        if self.claimed_to is not None:
+            conditions.append(
+                Claim.claimed_dt < _london_midnight(self.claimed_to + timedelta(days=1))
+            )
+        if self.local_authority_id is not None:
+            conditions.append(Claim.local_authority_id == self.local_authority_id)
+        if self.region_id is not None:
+            conditions.append(
+                Claim.local_authority_id.in_(
+                    sa.select(LocalAuthority.id).where(LocalAuthority.region_id == self.region_id)
+                )
+            )
+        return conditions
+
+    def setting_conditions(self) -> list[sa.ColumnElement[bool]]:
+        conditions = []
+        if self.local_authority_id is not None:
+            conditions.append(Setting.local_authority_id == self.local_authority_id)
+        if self.region_id is not None:
+            conditions.append(
+                Setting.local_authority_id.in_(
+                    sa.select(LocalAuthority.id).where(LocalAuthority.region_id == self.region_id)
+                )
+            )
+        return conditions
+
+
+def _london_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), LONDON).astimezone(UTC)
+
+
+# -- the figures -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Figures:
+    """Counts of claims.
+
+    claimed: every claim made; waiting: waiting for a funded place now (the unmet demand);
+    funded: claims using a funded place now (not yet started, in training, completed, or
+    ended after starting: the funding is spent); started: claims whose training started;
+    in_training, completed, withdrawn, deferred: claims in that status now;
+    ended_before_start: withdrawn or deferred before training, giving the place back;
+    withdrawn_in_training: withdrawn after training started.
+    """
+
+    claimed: int = 0
+    waiting: int = 0
+    funded: int = 0
+    funded_not_started: int = 0
+    started: int = 0
+    in_training: int = 0
+    completed: int = 0
+    withdrawn: int = 0
+    deferred: int = 0
+    ended_before_start: int = 0
+    ended_in_training: int = 0
+    withdrawn_in_training: int = 0
+    settings_claiming: int = 0
+
+    @property
+    def completion_rate(self) -> float | None:
+        """Share of claims that started training and have completed it."""
+        return self.completed / self.started if self.started else None
+
+    @property
+    def withdrawal_rate(self) -> float | None:
+        """Share of claims that started training and were then withdrawn."""
+        return self.withdrawn_in_training / self.started if self.started else None
+
+
+FIGURE_NAMES = tuple(f.name for f in fields(Figures))
+_ENDED = (ClaimStatus.WITHDRAWN, ClaimStatus.DEFERRED)
+
+
+def _count_where(condition) -> sa.ColumnElement[int]:
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+
+def _figure_columns() -> list[sa.ColumnElement[int]]:
+    held = Claim.holds_place.is_(True)
+    started = Claim.started_dt.is_not(None)
+    return [
+        sa.func.count(Claim.id).label("claimed"),
+        _count_where(Claim.status == ClaimStatus.WAITING).label("waiting"),
+        _count_where(held).label("funded"),
+        _count_where(Claim.status == ClaimStatus.FUNDED).label("funded_not_started"),
+        _count_where(started).label("started"),
+        _count_where(Claim.status == ClaimStatus.STARTED).label("in_training"),
+        _count_where(Claim.status == ClaimStatus.COMPLETED).label("completed"),
+        _count_where(Claim.status == ClaimStatus.WITHDRAWN).label("withdrawn"),
+        _count_where(Claim.status == ClaimStatus.DEFERRED).label("deferred"),
+        _count_where(sa.and_(Claim.status.in_(_ENDED), sa.not_(held))).label("ended_before_start"),
+        _count_where(sa.and_(Claim.status.in_(_ENDED), held)).label("ended_in_training"),
+        _count_where(sa.and_(Claim.status == ClaimStatus.WITHDRAWN, started)).label(
+            "withdrawn_in_training"
+        ),
+        sa.func.count(sa.distinct(Claim.setting_id)).label("settings_claiming"),
+    ]
+
+
+def _figures(row) -> Figures:
+    return Figures(**{name: int(getattr(row, name) or 0) for name in FIGURE_NAMES})
+
+
+def totals(session: Session, scope: Scope = Scope()) -> Figures:
+    """Return the figures for every claim in scope, in one query."""
+    row = session.execute(sa.select(*_figure_columns()).where(*scope.conditions())).one()
+    return _figures(row)
+
+
+# -- per programme -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProgrammeUptake(Figures):
+    """One programme's figures, with its target now and the date it ends."""
+
+    programme: Programme
+    target: int | None
+    ends_on: date | None = None
+
+    @property
+    def places_left(self) -> int | None:
+        """Funded places the target still allows; negative if the target was cut below use."""
+        return self.target - self.funded if self.target is not None else None
+
+    @property
+    def share_of_target(self) -> float | None:
+        return self.funded / self.target if self.target else None
+
+
+def _target_now(on: date) -> sa.ScalarSelect:
+    return (
+        sa.select(ProgrammeTarget.places)
+        .where(ProgrammeTarget.programme_id == Programme.id, ProgrammeTarget.effective_on <= on)
+        .order_by(ProgrammeTarget.effective_on.desc(), ProgrammeTarget.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _last_cohort_end() -> sa.ScalarSelect:
+    return (
+        sa.select(sa.func.max(Cohort.ends_on))
+        .where(Cohort.programme_id == Programme.id)
+        .scalar_subquery()
+    )
+
+
+def programme_uptake(
+    session: Session, scope: Scope = Scope(), *, on: date | None = None
+) -> list[ProgrammeUptake]:
+    """Return every programme's uptake against its current target, in code order, in one query."""
+    on = on or london_today()
+    counts = (
+        sa.select(Claim.programme_id, *_figure_columns())
+        .where(*scope.conditions())
+        .group_by(Claim.programme_id)
+        .subquery()
+    )
+    query = (
+        sa.select(
+            Programme,
+            _target_now(on).label("target"),
+            sa.func.coalesce(Programme.ends_on, _last_cohort_end()).label("ends_on"),
+            *(sa.func.coalesce(counts.c[name], 0).label(name) for name in FIGURE_NAMES),
+        )
+        .outerjoin(counts, counts.c.programme_id == Programme.id)
+        .order_by(Programme.code)
+    )
+    if scope.programme_id is not None:
+        query = query.where(Programme.id == scope.programme_id)
+    result = []
+    for row in session.execute(query):
+        ends_on = row.ends_on
+        if isinstance(ends_on, str):  # SQLite gives back max() of dates as text
+            ends_on = date.fromisoformat(ends_on)
+        result.append(
+            ProgrammeUptake(
+                programme=row.Programme,
+                target=row.target,
+                ends_on=ends_on,
+                **_figures(row).__dict__,
+            )
+        )
+    return result
+
+
+# -- breakdowns --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AreaRow:
+    """A region's, local authority's or kind of setting's figures, with its settings."""
+
+    key: int | str | None
+    name: str
+    figures: Figures
+    settings: int = 0  # settings there (of that kind)
+    region: str = ""
+
+    @property
+    def settings_reached(self) -> float | None:
+        """Share of the settings that have made at least one claim."""
+        return self.figures.settings_claiming / self.settings if self.settings else None
+
+
+def by_region(session: Session, scope: Scope = Scope()) -> list[AreaRow]:
+    """Return figures for each of England's regions, and for claims with no known area."""
+    counts = dict(
+        (row.region_id, _figures(row))
+        for row in session.execute(
+            sa.select(LocalAuthority.region_id, *_figure_columns())
+            .select_from(Claim)
+            .outerjoin(LocalAuthority, Claim.local_authority_id == LocalAuthority.id)
+            .where(*scope.conditions())
+            .group_by(LocalAuthority.region_id)
+        )
+    )
+    settings = dict(
+        session.execute(
+            sa.select(LocalAuthority.region_id, sa.func.count(Setting.id))
+            .join(Setting, Setting.local_authority_id == LocalAuthority.id)
+            .group_by(LocalAuthority.region_id)
+        ).all()
+    )
+    rows = [
+        AreaRow(
+            region.id, region.name, counts.get(region.id, Figures()), settings.get(region.id, 0)
+        )
+        for region in session.scalars(sa.select(Region).order_by(Region.name))
+    ]
+    if None in counts:
+        rows.append(AreaRow(None, NOT_KNOWN, counts[None]))
+    return rows
+
+
+def by_local_authority(session: Session, scope: Scope = Scope()) -> list[AreaRow]:
+    """Return figures for each local authority (in scope), and for claims with no known area."""
+    counts = {
+        row.local_authority_id: _figures(row)
+        for row in session.execute(
+            sa.select(Claim.local_authority_id, *_figure_columns())
+            .where(*scope.conditions())
+            .group_by(Claim.local_authority_id)
+        )
+    }
+    settings = dict(
+        session.execute(
+            sa.select(Setting.local_authority_id, sa.func.count())
+            .where(*scope.setting_conditions())
+            .group_by(Setting.local_authority_id)
+        ).all()
+    )
+    query = (
+        sa.select(LocalAuthority.id, LocalAuthority.la_code, LocalAuthority.name, Region.name)
+        .join(Region, LocalAuthority.region_id == Region.id)
+        .order_by(LocalAuthority.name)
+    )
+    if scope.local_authority_id is not None:
+        query = query.where(LocalAuthority.id == scope.local_authority_id)
+    if scope.region_id is not None:
+        query = query.where(LocalAuthority.region_id == scope.region_id)
+    rows = [
+        AreaRow(la_code, name, counts.get(la_id, Figures()), settings.get(la_id, 0), region)
+        for la_id, la_code, name, region in session.execute(query)
+    ]
+    if None in counts:
+        rows.append(AreaRow(None, NOT_KNOWN, counts[None]))
+    return rows
+
+
+def by_setting_kind(session: Session, scope: Scope = Scope()) -> list[AreaRow]:
+    """Return figures for each kind of setting; claims with no setting (EP trainees) last."""
+    counts = {
+        row.kind: _figures(row)
+        for row in session.execute(
+            sa.select(Setting.kind, *_figure_columns())
+            .select_from(Claim)
+            .outerjoin(Setting, Claim.setting_id == Setting.id)
+            .where(*scope.conditions())
+            .group_by(Setting.kind)
+        )
+    }
+    settings = dict(
+        session.execute(
+            sa.select(Setting.kind, sa.func.count())
+            .where(*scope.setting_conditions())
+            .group_by(Setting.kind)
+        ).all()
+    )
+    rows = [
+        AreaRow(kind.value, kind.label, counts.get(kind, Figures()), settings.get(kind, 0))
+        for kind in SettingKind
+    ]
+    if None in counts:
+        rows.append(AreaRow(None, "No setting (recruited by a provider)", counts[None]))
+    return rows
+
+
+@dataclass(frozen=True)
+class ProviderRow:
+    """A provider's allocation on a programme: how much of it is used, and its figures."""
+
+    provider_name: str
+    ukprn: str
+    programme_code: str
+    programme_name: str
+    allocation: int
+    used: int  # funded places held now, whatever the dates in scope
+    figures: Figures
+
+    @property
+    def left(self) -> int:
+        return self.allocation - self.used
+
+    @property
+    def share_used(self) -> float | None:
+        return self.used / self.allocation if self.allocation else None
+
+
+def by_provider(session: Session, scope: Scope = Scope()) -> list[ProviderRow]:
+    """Return each provider's allocation on each programme and the claims in its cohorts."""
+    counts = {
+        (row.provider_id, row.programme_id): _figures(row)
+        for row in session.execute(
+            sa.select(Cohort.provider_id, Claim.programme_id, *_figure_columns())
+            .select_from(Claim)
+            .join(Cohort, Claim.cohort_id == Cohort.id)
+            .where(*scope.conditions())
+            .group_by(Cohort.provider_id, Claim.programme_id)
+        )
+    }
+    used = {
+        (provider_id, programme_id): count
+        for provider_id, programme_id, count in session.execute(
+            sa.select(Cohort.provider_id, Claim.programme_id, sa.func.count())
+            .join(Cohort, Claim.cohort_id == Cohort.id)
+            .where(Claim.holds_place.is_(True))
+            .group_by(Cohort.provider_id, Claim.programme_id)
+        )
+    }
+    query = (
+        sa.select(Allocation, Provider, Programme)
+        .join(Provider, Allocation.provider_id == Provider.id)
+        .join(Programme, Allocation.programme_id == Programme.id)
+        .order_by(Programme.code, Provider.name)
+    )
+    if scope.programme_id is not None:
+        query = query.where(Allocation.programme_id == scope.programme_id)
+    return [
+        ProviderRow(
+            provider.name,
+            provider.ukprn,
+            programme.code,
+            programme.name,
+            allocation.places,
+            used.get((provider.id, programme.id), 0),
+            counts.get((provider.id, programme.id), Figures()),
+        )
+        for allocation, provider, programme in session.execute(query)
+    ]
+
+
+def providers_behind(rows: list[ProviderRow], *, fraction: float = 0.75) -> set[tuple[str, str]]:
+    """Name the providers whose allocation is used well below their programme's average.
+
+    Behind: the share of the allocation used is below ``fraction`` of the share used by all
+    the programme's providers together. Returns (UKPRN, programme code) pairs.
+    """
+    allocated: dict[str, int] = defaultdict(int)
+    used: dict[str, int] = defaultdict(int)
+    for row in rows:
+        allocated[row.programme_code] += row.allocation
+        used[row.programme_code] += row.used
+    behind = set()
+    for row in rows:
+        if not allocated[row.programme_code] or not row.allocation:
+            continue
+        average = used[row.programme_code] / allocated[row.programme_code]
+        if row.used / row.allocation < fraction * average:
+            behind.add((row.ukprn, row.programme_code))
+    return behind
+
+
+@dataclass(frozen=True)
+class CohortRow:
+    provider_name: str
+    programme_code: str
+    name: str
+    starts_on: date
+    status: str
+    places: int
+    used: int
+    waiting: int
+
+    @property
+    def left(self) -> int:
+        return self.places - self.used
+
+
+def cohort_places(session: Session, scope: Scope = Scope()) -> list[CohortRow]:
+    """Return every cohort's places, the funded places it holds now and its waiting claims."""
+    counts = (
+        sa.select(
+            Claim.cohort_id,
+            _count_where(Claim.holds_place.is_(True)).label("used"),
+            _count_where(Claim.status == ClaimStatus.WAITING).label("waiting"),
+        )
+        .group_by(Claim.cohort_id)
+        .subquery()
+    )
+    query = (
+        sa.select(
+            Provider.name,
+            Programme.code,
+            Cohort.name,
+            Cohort.starts_on,
+            Cohort.status,
+            Cohort.places,
+            sa.func.coalesce(counts.c.used, 0),
+            sa.func.coalesce(counts.c.waiting, 0),
+        )
+        .join(Provider, Cohort.provider_id == Provider.id)
+        .join(Programme, Cohort.programme_id == Programme.id)
+        .outerjoin(counts, counts.c.cohort_id == Cohort.id)
+        .order_by(Programme.code, Provider.name, Cohort.starts_on, Cohort.name)
+    )
+    if scope.programme_id is not None:
+        query = query.where(Cohort.programme_id == scope.programme_id)
+    return [
+        CohortRow(provider, code, name, starts_on, status.value, places, int(used), int(waiting))
+        for provider, code, name, starts_on, status, places, used, waiting in session.execute(query)
+    ]
+
+
+@dataclass(frozen=True)
+class ReasonRow:
+    programme_code: str
+    status: str
+    reason: str
+    count: int
+
+
+def end_reasons(session: Session, scope: Scope = Scope()) -> list[ReasonRow]:
+    """Return how many claims were withdrawn or deferred for each reason, most common first."""
+    reason = sa.func.coalesce(Claim.end_reason, "")
+    rows = session.execute(
+        sa.select(Programme.code, Claim.status, reason, sa.func.count())
+        .join(Programme, Claim.programme_id == Programme.id)
+        .where(Claim.status.in_(_ENDED), *scope.conditions())
+        .group_by(Programme.code, Claim.status, reason)
+        .order_by(Programme.code, Claim.status, sa.func.count().desc(), reason)
+    )
+    return [
+        ReasonRow(code, status.value, text or "No reason given", count)
+        for code, status, text, count in rows
+    ]
+
+
+def settings_without_claim(session: Session, scope: Scope) -> list[Setting]:
+    """Return the settings in the area that have made no claim (on the programme in scope)."""
+    claims = sa.select(Claim.id).where(Claim.setting_id == Setting.id)
+    if scope.programme_id is not None:
+        claims = claims.where(Claim.programme_id == scope.programme_id)
+    return list(
+        session.scalars(
+            sa.select(Setting)
+            .where(*scope.setting_conditions(), ~sa.exists(claims))
+            .order_by(Setting.name, Setting.urn)
+        )
+    )
+
+
+def settings_count(session: Session, scope: Scope) -> int:
+    return session.scalar(sa.select(sa.func.count(Setting.id)).where(*scope.setting_conditions()))
+
+
+# -- week by week ------------------------------------------------------------------------
+
+
+class _UtcDate(sa.sql.expression.FunctionElement):
+    """The UTC calendar date of a stored timestamp, as ISO text, on SQLite and PostgreSQL."""
+
+    type = sa.String()
+    inherit_cache = True
+
+
+class _UtcHour(sa.sql.expression.FunctionElement):
+    """The UTC hour (0 to 23) of a stored timestamp."""
+
+    type = sa.Integer()
+    inherit_cache = True
+
+
+@compiles(_UtcDate)
+def _utc_date_default(element, compiler, **kw):
+    return f"date({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_UtcDate, "postgresql")
+def _utc_date_postgresql(element, compiler, **kw):
+    column = compiler.process(element.clauses, **kw)
+    return f"to_char(({column}) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+
+
+@compiles(_UtcHour)
+def _utc_hour_default(element, compiler, **kw):
+    return f"CAST(strftime('%H', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+@compiles(_UtcHour, "postgresql")
+def _utc_hour_postgresql(element, compiler, **kw):
+    column = compiler.process(element.clauses, **kw)
+    return f"CAST(EXTRACT(HOUR FROM ({column}) AT TIME ZONE 'UTC') AS INTEGER)"
+
+
+def _london_date(utc_day: date, late: bool) -> date:
+    """London's date for a UTC date; only 23:00-23:59 UTC can fall on London's next day."""
+    if not late:
+        return utc_day
+    moment = datetime.combine(utc_day, time(23, 30), UTC)
+    return moment.astimezone(LONDON).date()
+
+
+def week_of(day: date) -> date:
+    """The Monday of the week a date falls in."""
+    return day - timedelta(days=day.weekday())
+
+
+@dataclass(frozen=True)
+class Week:
+    starts_on: date  # a Monday, Europe/London
+    funded: int  # places funded that week (still held now)
+    cumulative: int
+
+
+def weekly_funded(session: Session, scope: Scope = Scope()) -> dict[int, list[Week]]:
+    """Return, per programme, the funded places held now by the week they were funded.
+
+    Weeks run Monday to Sunday in Europe/London. The database groups by UTC day (and
+    whether the hour is 23, the only hour that can be the next day in London), so Python
+    sees at most two rows a day, however many claims there are. Weeks with no places
+    funded are filled in, so the weeks run without a gap from the first to the last.
+    """
+    utc_day = _UtcDate(Claim.funded_dt)
+    late = sa.case((_UtcHour(Claim.funded_dt) == 23, 1), else_=0)
+    rows = session.execute(
+        sa.select(Claim.programme_id, utc_day, late, sa.func.count())
+        .where(Claim.holds_place.is_(True), Claim.funded_dt.is_not(None), *scope.conditions())
+        .group_by(Claim.programme_id, utc_day, late)
+    )
+    per_week: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    for programme_id, day, is_late, count in rows:
+        london_day = _london_date(date.fromisoformat(str(day)[:10]), bool(is_late))
+        per_week[programme_id][week_of(london_day)] += count
+    result = {}
+    for programme_id, counts in per_week.items():
+        weeks, total = [], 0
+        monday, last = min(counts), max(counts)
+        while monday <= last:
+            total += counts.get(monday, 0)
+            weeks.append(Week(monday, counts.get(monday, 0), total))
+            monday += timedelta(days=7)
+        result[programme_id] = weeks
+    return result
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Where the current rate of funding leads, against the target.
+
+    reached_on: the week the target was reached, if it was; expected_on: the week it will
+    be reached at the current rate, if before the programme ends; otherwise shortfall: the
+    places short of the target at the programme's end (or for ever, at a rate of nought).
+    """
+
+    rate_per_week: float
+    reached_on: date | None = None
+    expected_on: date | None = None
+    ends_on: date | None = None
+    projected_at_end: int | None = None
+    shortfall: int | None = None
+
+    def sentence(self, target: int | None) -> str:
+        if target is None:
+            return "The programme has no target."
+        if self.reached_on:
+            return f"The target of {target:,} was reached in the week of {_day(self.reached_on)}."
+        rate = f"{self.rate_per_week:,.1f} places a week"
+        if self.expected_on:
+            return (
+                f"At the current rate ({rate} over the last {RATE_WEEKS} weeks) the target of"
+                f" {target:,} will be reached in the week of {_day(self.expected_on)}."
+            )
+        if self.ends_on and self.projected_at_end is not None:
+            return (
+                f"At the current rate ({rate} over the last {RATE_WEEKS} weeks) the programme"
+                f" will end on {_day(self.ends_on)} with {self.projected_at_end:,} places"
+                f" funded: {self.shortfall:,} short of the target of {target:,}."
+            )
+        return (
+            f"No places were funded in the last {RATE_WEEKS} weeks: at this rate the target"
+            f" of {target:,} will not be reached ({self.shortfall:,} places short)."
+        )
+
+
+def _day(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+def project(
+    weeks: list[Week], target: int | None, ends_on: date | None, today: date
+) -> Projection | None:
+    """Project the cumulative funded places at the mean rate of the last ``RATE_WEEKS`` weeks."""
+    if target is None:
+        return None
+    funded = weeks[-1].cumulative if weeks else 0
+    this_week = week_of(today)
+    recent_start = this_week - timedelta(weeks=RATE_WEEKS - 1)
+    recent = sum(w.funded for w in weeks if recent_start <= w.starts_on <= this_week)
+    rate = recent / RATE_WEEKS
+    if funded >= target:
+        reached = next(w.starts_on for w in weeks if w.cumulative >= target) if weeks else today
+        return Projection(rate, reached_on=reached)
+    if rate <= 0:
+        return Projection(rate, ends_on=ends_on, shortfall=target - funded)
+    expected = this_week + timedelta(weeks=math.ceil((target - funded) / rate))
+    if ends_on is None or expected <= ends_on:
+        return Projection(rate, expected_on=expected, ends_on=ends_on)
+    at_end = funded + math.floor(rate * max((ends_on - this_week).days, 0) / 7)
+    return Projection(
+        rate, ends_on=ends_on, projected_at_end=at_end, shortfall=max(target - at_end, 0)
+    )
+
+
+@dataclass
+class Comparison:
+    """An area's figures beside its region's and England's."""
+
+    rows: list[tuple[str, Figures, int]] = field(default_factory=list)  # name, figures, settings
+
+
+def compare_areas(session: Session, scope: Scope, local_authority: LocalAuthority) -> Comparison:
+    """Return the figures of a local authority, its region and England (three queries each)."""
+    comparison = Comparison()
+    areas = [
+        (local_authority.name, Scope(local_authority_id=local_authority.id)),
+        (local_authority.region.name, Scope(region_id=local_authority.region_id)),
+        ("England", Scope()),
+    ]
+    for name, area in areas:
+        area_scope = Scope(
+            programme_id=scope.programme_id,
+            claimed_from=scope.claimed_from,
+            claimed_to=scope.claimed_to,
+            local_authority_id=area.local_authority_id,
+            region_id=area.region_id,
+        )
+        comparison.rows.append(
+            (name, totals(session, area_scope), settings_count(session, area_scope))
+        )
+    return comparison

@@ -1,0 +1,274 @@
+"""Uptake dashboards: national for DfE, local for DfE and the local authority, with exports."""
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovSelect, GovSubmitInput
+from werkzeug.datastructures import MultiDict
+from wtforms import DateField, SelectField, SubmitField
+from wtforms.validators import ValidationError
+
+from tracker import exports, uptake
+from tracker.extensions import db
+from tracker.models import LocalAuthority, Programme, Role
+from tracker.web.access import require_role
+from tracker.web.dashboard_tables import Dashboard, local_dashboard, national_dashboard
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+bp.before_request(require_role(Role.DFE, Role.LOCAL_AUTHORITY))
+
+EXPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+class GovDateField(DateField):
+    """A date in three boxes (day, month, year), empty allowed, with GOV.UK's error messages."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, format="%d %m %Y", widget=GovDateInput(), **kwargs)
+
+    def process(self, formdata, *args, **kwargs):
+        super().process(formdata, *args, **kwargs)
+        # The widget shows exactly three boxes: give it three values, or none to show.
+        if self.raw_data:
+            self.raw_data = ([*self.raw_data, "", "", ""])[:3]
+        else:
+            self.raw_data = None
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        parts = ([v.strip() for v in valuelist] + ["", "", ""])[:3]
+        if not any(parts):
+            return
+        name = self.label.text.lower()
+        if not all(parts):
+            missing = [n for n, v in zip(("day", "month", "year"), parts, strict=True) if not v]
+            raise ValueError(f"{self.label.text} must include a {' and a '.join(missing)}")
+        if not all(p.isdigit() for p in parts) or len(parts[2]) != 4:
+            raise ValueError(f"{self.label.text} must be a real date")
+        try:
+            self.data = date(int(parts[2]), int(parts[1]), int(parts[0]))
+        except ValueError:
+            raise ValueError(f"{self.label.text} must be a real date") from None
+        if not date(2000, 1, 1) <= self.data <= date(2100, 12, 31):
+            self.data = None
+            raise ValueError(f"{self.label.text} must be between 2000 and 2100 ({name})")
+
+
+class FilterForm(FlaskForm):
+    """The dashboards' filters, sent by GET: no CSRF token, nothing changes."""
+
+    class Meta:
+        csrf = False
+
+    programme = SelectField("Programme", widget=GovSelect(), default="")
+    claimed_from = GovDateField("Claims made from")
+    claimed_to = GovDateField("Claims made up to")
+    submit = SubmitField("Apply filters", widget=GovSubmitInput())
+
+    def validate_claimed_to(self, field):
+        if field.data and self.claimed_from.data and field.data < self.claimed_from.data:
+            raise ValidationError("Claims made up to must be the same as or after claims made from")
+
+
+def _filter_form(programmes: list[Programme]) -> FilterForm:
+    args = request.args
+    form = FilterForm(formdata=args if args else MultiDict({"programme": ""}))
+    form.programme.choices = [("", "All programmes")] + [(p.code, p.name) for p in programmes]
+    return form
+
+
+def _programmes() -> list[Programme]:
+    return list(db.session.scalars(sa.select(Programme).order_by(Programme.code)))
+
+
+def _scope(form: FilterForm, programmes: list[Programme], **area) -> uptake.Scope:
+    by_code = {p.code: p.id for p in programmes}
+    return uptake.Scope(
+        programme_id=by_code.get(form.programme.data or ""),
+        claimed_from=form.claimed_from.data,
+        claimed_to=form.claimed_to.data,
+        **area,
+    )
+
+
+def _filter_words(form: FilterForm) -> list[str]:
+    """The filters applied, as parts of a download's file name."""
+    words = []
+    if form.programme.data:
+        words.append(form.programme.data)
+    if form.claimed_from.data:
+        words.append(f"from-{form.claimed_from.data.isoformat()}")
+    if form.claimed_to.data:
+        words.append(f"to-{form.claimed_to.data.isoformat()}")
+    return words
+
+
+def filter_description(form: FilterForm, programmes: list[Programme]) -> str:
+    names = {p.code: p.name for p in programmes}
+    parts = [names.get(form.programme.data or "", "All programmes")]
+    start, end = form.claimed_from.data, form.claimed_to.data
+    if start and end:
+        parts.append(f"claims made from {_day(start)} to {_day(end)}")
+    elif start:
+        parts.append(f"claims made from {_day(start)}")
+    elif end:
+        parts.append(f"claims made up to {_day(end)}")
+    else:
+        parts.append("all claims")
+    return ", ".join(parts)
+
+
+def _day(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+def export_response(table: exports.Table, kind: str, filters: list[str], title: str, notes):
+    """Send a table as a download named after it, its filters and today's date."""
+    if kind not in EXPORT_TYPES:
+        abort(404)
+    today = uptake.london_today()
+    if kind == "csv":
+        body = exports.to_csv(table)
+    else:
+        body = exports.to_xlsx(table, title=title, notes=[*notes, f"Extracted on {_day(today)}."])
+    name = exports.file_name(table, filters, today, kind)
+    return Response(
+        body,
+        mimetype=EXPORT_TYPES[kind],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _download_links(endpoint: str, **values):
+    """A function for templates: the CSV and Excel links of a table, keeping the filters."""
+    args = request.args.to_dict(flat=False)
+    args.pop("submit", None)
+
+    def links(table_key: str) -> dict[str, str]:
+        return {
+            kind: url_for(endpoint, table=table_key, kind=kind, **values, **args)
+            for kind in EXPORT_TYPES
+        }
+
+    return links
+
+
+def _render(template: str, form: FilterForm, dashboard: Dashboard | None, **context):
+    return render_template(template, form=form, dashboard=dashboard, percent=_percent, **context)
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value:.0%}"
+
+
+# -- national ------------------------------------------------------------------------------
+
+
+def _national(form: FilterForm, programmes: list[Programme]) -> Dashboard:
+    return national_dashboard(db.session, _scope(form, programmes), uptake.london_today())
+
+
+@bp.get("")
+def national():
+    if current_user.role == Role.LOCAL_AUTHORITY:
+        # A local authority's dashboard is its own area's.
+        la_code = current_user.local_authority.la_code
+        return redirect(url_for("dashboard.local", la_code=la_code, **request.args))
+    programmes = _programmes()
+    form = _filter_form(programmes)
+    if not form.validate():
+        return _render("dashboard/national.html", form, None, programmes=programmes)
+    return _render(
+        "dashboard/national.html",
+        form,
+        _national(form, programmes),
+        programmes=programmes,
+        filters=filter_description(form, programmes),
+        downloads=_download_links("dashboard.national_export"),
+    )
+
+
+@bp.get("/export/<table>.<kind>")
+def national_export(table: str, kind: str):
+    if current_user.role != Role.DFE:
+        abort(403)
+    programmes = _programmes()
+    form = _filter_form(programmes)
+    if not form.validate():
+        abort(400)
+    dashboard = _national(form, programmes)
+    if table not in dashboard.tables:
+        abort(404)
+    described = filter_description(form, programmes)
+    return export_response(
+        dashboard.tables[table],
+        kind,
+        _filter_words(form),
+        f"{dashboard.tables[table].caption}: England",
+        [f"Filters: {described}."],
+    )
+
+
+# -- local ---------------------------------------------------------------------------------
+
+
+def _local_authority_or_404(la_code: str) -> LocalAuthority:
+    local_authority = db.session.scalar(
+        sa.select(LocalAuthority).where(LocalAuthority.la_code == la_code)
+    )
+    if local_authority is None:
+        abort(404)
+    if current_user.role == Role.LOCAL_AUTHORITY and (
+        current_user.local_authority_id != local_authority.id
+    ):
+        abort(403)
+    return local_authority
+
+
+def _local(form, programmes, local_authority) -> Dashboard:
+    scope = _scope(form, programmes, local_authority_id=local_authority.id)
+    return local_dashboard(db.session, scope, local_authority, uptake.london_today())
+
+
+@bp.get("/la/<la_code>")
+def local(la_code: str):
+    local_authority = _local_authority_or_404(la_code)
+    programmes = _programmes()
+    form = _filter_form(programmes)
+    context = {"programmes": programmes, "local_authority": local_authority}
+    if not form.validate():
+        return _render("dashboard/local.html", form, None, **context)
+    return _render(
+        "dashboard/local.html",
+        form,
+        _local(form, programmes, local_authority),
+        filters=filter_description(form, programmes),
+        downloads=_download_links("dashboard.local_export", la_code=la_code),
+        **context,
+    )
+
+
+@bp.get("/la/<la_code>/export/<table>.<kind>")
+def local_export(la_code: str, table: str, kind: str):
+    local_authority = _local_authority_or_404(la_code)
+    programmes = _programmes()
+    form = _filter_form(programmes)
+    if not form.validate():
+        abort(400)
+    dashboard = _local(form, programmes, local_authority)
+    if table not in dashboard.tables:
+        abort(404)
+    described = filter_description(form, programmes)
+    return export_response(
+        dashboard.tables[table],
+        kind,
+        [local_authority.la_code, local_authority.name, *_filter_words(form)],
+        f"{dashboard.tables[table].caption}: {local_authority.name}",
+        [f"Filters: {described}."],
+    )

@@ -1,0 +1,524 @@
+"""The dashboards' figures laid out as tables and charts: one place for the page and its exports."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from tracker import disclosure, uptake
+from tracker.charts import Point, bar_chart, cumulative_chart
+from tracker.exports import Table
+from tracker.models import LocalAuthority, Programme
+
+COUNT_HEADERS = ["Claimed", "Funded", "Started", "Completed", "Withdrawn", "Deferred", "Waiting"]
+
+
+def _counts(f: uptake.Figures) -> list[int]:
+    return [f.claimed, f.funded, f.started, f.completed, f.withdrawn, f.deferred, f.waiting]
+
+
+def _numeric(table: Table, first: int) -> Table:
+    table.numeric = set(range(first, len(table.headers)))
+    return table
+
+
+@dataclass
+class ProgrammeChart:
+    """One programme's week-by-week chart, its text summary and its table by month."""
+
+    figures: uptake.ProgrammeUptake
+    projection: uptake.Projection | None
+    summary: str
+    svg: Markup
+    table: Table
+
+
+@dataclass
+class Dashboard:
+    programmes: list[uptake.ProgrammeUptake]
+    charts: list[ProgrammeChart]
+    tables: dict[str, Table] = field(default_factory=dict)
+    region_chart: Markup | None = None
+    lowest_uptake: list[uptake.AreaRow] = field(default_factory=list)
+    behind: set = field(default_factory=set)
+    settings_without_claim: list = field(default_factory=list)
+    comparison: uptake.Comparison | None = None
+
+
+def _uptake_table(rows: list[uptake.ProgrammeUptake], *, with_target: bool) -> Table:
+    if with_target:
+        headers = ["Programme", "Target", "Funded", "Share of target", "Places left"]
+        headers += [h for h in COUNT_HEADERS if h != "Funded"]
+        table = Table("uptake", "Uptake against target", headers, percent={3})
+        for r in rows:
+            counts = _counts(r)
+            table.rows.append(
+                [r.programme.name, r.target, r.funded, r.share_of_target, r.places_left]
+                + counts[:1]
+                + counts[2:]
+            )
+    else:
+        table = Table("uptake", "Uptake", ["Programme", *COUNT_HEADERS])
+        for r in rows:
+            table.rows.append([r.programme.name, *_counts(r)])
+    return _numeric(table, 1)
+
+
+def _rates_table(rows: list[tuple[str, uptake.Figures]], caption: str) -> Table:
+    table = Table(
+        "completion-and-withdrawal",
+        caption,
+        [
+            "",
+            "Started training",
+            "Still in training",
+            "Completed",
+            "Completion rate",
+            "Withdrawn during training",
+            "Withdrawal rate",
+            "Deferred",
+            "Withdrawn or deferred before training",
+        ],
+        percent={4, 6},
+    )
+    for name, f in rows:
+        table.rows.append(
+            [
+                name,
+                f.started,
+                f.in_training,
+                f.completed,
+                f.completion_rate,
+                f.withdrawn_in_training,
+                f.withdrawal_rate,
+                f.deferred,
+                f.ended_before_start,
+            ]
+        )
+    return _numeric(table, 1)
+
+
+def _area_table(key: str, caption: str, first: str, rows: list[uptake.AreaRow], *, region=False):
+    headers = [first] + (["Region"] if region else [])
+    headers += ["Settings", "Settings with a claim", "Settings reached", *COUNT_HEADERS]
+    offset = len(headers) - len(COUNT_HEADERS) - 3
+    table = Table(key, caption, headers, percent={offset + 2})
+    for row in rows:
+        table.rows.append(
+            [row.name]
+            + ([row.region] if region else [])
+            + [row.settings, row.figures.settings_claiming, row.settings_reached]
+            + _counts(row.figures)
+        )
+    return _numeric(table, offset)
+
+
+def _reasons_table(rows: list[uptake.ReasonRow], names: dict[str, str]) -> Table:
+    table = Table(
+        "end-reasons",
+        "Reasons for withdrawals and deferrals",
+        ["Programme", "Outcome", "Reason", "Claims"],
+    )
+    for r in rows:
+        table.rows.append(
+            [
+                names.get(r.programme_code, r.programme_code),
+                r.status.capitalize(),
+                r.reason,
+                r.count,
+            ]
+        )
+    return _numeric(table, 3)
+
+
+def _weekly_table(programme: Programme, weeks: list[uptake.Week], target: int | None) -> Table:
+    table = Table(
+        f"weekly-{programme.code}",
+        f"{programme.name}: funded places week by week",
+        ["Week beginning", "Places funded that week", "Funded places so far", "Target"],
+    )
+    for w in weeks:
+        table.rows.append([w.starts_on, w.funded, w.cumulative, target])
+    return _numeric(table, 1)
+
+
+def _monthly_table(programme: Programme, weeks: list[uptake.Week]) -> Table:
+    """The chart's figures by month, short enough to read beside it (weeks are in the export)."""
+    by_month: dict[date, list[uptake.Week]] = defaultdict(list)
+    for w in weeks:
+        by_month[w.starts_on.replace(day=1)].append(w)
+    table = Table(
+        f"monthly-{programme.code}",
+        f"{programme.name}: funded places by month",
+        ["Month (weeks beginning in it)", "Places funded", "Funded places so far"],
+    )
+    for month, month_weeks in sorted(by_month.items()):
+        table.rows.append(
+            [f"{month:%B %Y}", sum(w.funded for w in month_weeks), month_weeks[-1].cumulative]
+        )
+    return _numeric(table, 1)
+
+
+def _chart(
+    row: uptake.ProgrammeUptake, weeks: list[uptake.Week], today: date, *, national: bool
+) -> ProgrammeChart:
+    programme = row.programme
+    target = row.target if national else None
+    projection = uptake.project(weeks, target, row.ends_on, today) if national else None
+    points = [Point(w.starts_on, w.cumulative) for w in weeks]
+    funded = weeks[-1].cumulative if weeks else 0
+    summary = f"{funded:,} funded places"
+    if target is not None:
+        summary += f" of a target of {target:,}"
+    if weeks:
+        summary += f", funded between the weeks of {weeks[0].starts_on:%-d %B %Y}"
+        summary += f" and {weeks[-1].starts_on:%-d %B %Y}."
+    else:
+        summary += "."
+    end_point = None
+    if projection is not None:
+        summary += " " + projection.sentence(target)
+        if projection.expected_on:
+            end_point = Point(projection.expected_on, target)
+        elif projection.ends_on and projection.projected_at_end is not None:
+            end_point = Point(projection.ends_on, projection.projected_at_end)
+    svg = cumulative_chart(
+        chart_id=f"chart-{programme.code}",
+        title=f"{programme.name}: funded places, week by week",
+        summary=summary,
+        points=points,
+        target=target,
+        projection=end_point if points else None,
+    )
+    return ProgrammeChart(row, projection, summary, svg, _monthly_table(programme, weeks))
+
+
+def national_dashboard(session: Session, scope: uptake.Scope, today: date) -> Dashboard:
+    """Assemble DfE's national dashboard: a fixed number of queries, whatever the data."""
+    rows = uptake.programme_uptake(session, scope, on=today)
+    names = {r.programme.code: r.programme.name for r in rows}
+    weekly = uptake.weekly_funded(session, scope)
+    dashboard = Dashboard(
+        programmes=rows,
+        charts=[_chart(r, weekly.get(r.programme.id, []), today, national=True) for r in rows],
+    )
+    tables = dashboard.tables
+    tables["uptake"] = _uptake_table(rows, with_target=True)
+    tables["completion-and-withdrawal"] = _rates_table(
+        [(r.programme.name, r) for r in rows], "Completion and withdrawal"
+    )
+    for chart in dashboard.charts:
+        tables[chart.table.key] = chart.table
+        key = f"weekly-{chart.figures.programme.code}"
+        tables[key] = _weekly_table(
+            chart.figures.programme,
+            weekly.get(chart.figures.programme.id, []),
+            chart.figures.target,
+        )
+
+    providers = uptake.by_provider(session, scope)
+    dashboard.behind = uptake.providers_behind(providers)
+    # One table per programme, the least used allocations first: those are the ones behind.
+    for row in rows:
+        code = row.programme.code
+        table = Table(
+            f"provider-allocations-{code}",
+            f"{row.programme.name}: provider allocations",
+            [
+                "Provider",
+                "UKPRN",
+                "Allocation",
+                "Funded places used",
+                "Places left",
+                "Allocation used",
+                "Claimed",
+                "Waiting",
+                "Completed",
+                "Behind",
+            ],
+            percent={5},
+        )
+        mine = [p for p in providers if p.programme_code == code]
+        for p in sorted(mine, key=lambda p: (p.share_used or 0, p.provider_name)):
+            table.rows.append(
+                [
+                    p.provider_name,
+                    p.ukprn,
+                    p.allocation,
+                    p.used,
+                    p.left,
+                    p.share_used,
+                    p.figures.claimed,
+                    p.figures.waiting,
+                    p.figures.completed,
+                    "Behind" if (p.ukprn, code) in dashboard.behind else "",
+                ]
+            )
+        table.numeric = set(range(2, 9))
+        tables[table.key] = table
+
+    table = Table(
+        "cohorts",
+        "Cohort places",
+        [
+            "Programme",
+            "Provider",
+            "Cohort",
+            "Starts",
+            "Status",
+            "Places",
+            "Funded",
+            "Places left",
+            "Waiting",
+        ],
+    )
+    for c in uptake.cohort_places(session, scope):
+        table.rows.append(
+            [
+                names.get(c.programme_code, c.programme_code),
+                c.provider_name,
+                c.name,
+                c.starts_on,
+                c.status.capitalize(),
+                c.places,
+                c.used,
+                c.left,
+                c.waiting,
+            ]
+        )
+    table.numeric = {5, 6, 7, 8}
+    tables[table.key] = table
+
+    regions = uptake.by_region(session, scope)
+    tables["regions"] = _area_table("regions", "Uptake by region", "Region", regions)
+    dashboard.region_chart = bar_chart(
+        chart_id="chart-regions",
+        title="Funded places by region",
+        summary="Funded places by region: "
+        + "; ".join(f"{r.name} {r.figures.funded:,}" for r in regions)
+        + ".",
+        bars=[(r.name, r.figures.funded) for r in regions],
+    )
+    local_authorities = uptake.by_local_authority(session, scope)
+    tables["local-authorities"] = _area_table(
+        "local-authorities",
+        "Uptake by local authority",
+        "Local authority",
+        local_authorities,
+        region=True,
+    )
+    dashboard.lowest_uptake = sorted(
+        (r for r in local_authorities if r.settings),
+        key=lambda r: (r.settings_reached, r.name),
+    )[:10]
+    tables["setting-kinds"] = _area_table(
+        "setting-kinds",
+        "Uptake by kind of setting",
+        "Kind of setting",
+        uptake.by_setting_kind(session, scope),
+    )
+    tables["end-reasons"] = _reasons_table(uptake.end_reasons(session, scope), names)
+    return dashboard
+
+
+def local_dashboard(
+    session: Session, scope: uptake.Scope, local_authority: LocalAuthority, today: date
+) -> Dashboard:
+    """Assemble a local authority's dashboard: its area beside its region and England."""
+    rows = uptake.programme_uptake(session, scope, on=today)
+    names = {r.programme.code: r.programme.name for r in rows}
+    weekly = uptake.weekly_funded(session, scope)
+    dashboard = Dashboard(
+        programmes=rows,
+        charts=[_chart(r, weekly.get(r.programme.id, []), today, national=False) for r in rows],
+    )
+    tables = dashboard.tables
+    tables["uptake"] = _uptake_table(rows, with_target=False)
+    tables["uptake"].caption = f"Uptake in {local_authority.name}"
+    tables["completion-and-withdrawal"] = _rates_table(
+        [(r.programme.name, r) for r in rows], "Completion and withdrawal"
+    )
+    for chart in dashboard.charts:
+        tables[chart.table.key] = chart.table
+        tables[f"weekly-{chart.figures.programme.code}"] = _weekly_table(
+            chart.figures.programme, weekly.get(chart.figures.programme.id, []), None
+        )
+    dashboard.comparison = uptake.compare_areas(session, scope, local_authority)
+    table = Table(
+        "comparison",
+        f"{local_authority.name} compared with {local_authority.region.name} and England",
+        [
+            "Area",
+            "Settings",
+            "Settings with a claim",
+            "Settings reached",
+            "Claimed",
+            "Funded",
+            "Waiting",
+            "Completion rate",
+            "Withdrawal rate",
+        ],
+        percent={3, 7, 8},
+    )
+    for name, f, settings in dashboard.comparison.rows:
+        table.rows.append(
+            [
+                name,
+                settings,
+                f.settings_claiming,
+                f.settings_claiming / settings if settings else None,
+                f.claimed,
+                f.funded,
+                f.waiting,
+                f.completion_rate,
+                f.withdrawal_rate,
+            ]
+        )
+    tables[table.key] = _numeric(table, 1)
+    tables["setting-kinds"] = _area_table(
+        "setting-kinds",
+        "Uptake by kind of setting",
+        "Kind of setting",
+        uptake.by_setting_kind(session, scope),
+    )
+    tables["end-reasons"] = _reasons_table(uptake.end_reasons(session, scope), names)
+    dashboard.settings_without_claim = uptake.settings_without_claim(session, scope)
+    table = Table(
+        "settings-without-a-claim",
+        "Settings without a claim yet",
+        ["Setting", "URN", "Kind of setting"],
+    )
+    for s in dashboard.settings_without_claim:
+        table.rows.append([s.name, s.urn, s.kind.label])
+    tables[table.key] = table
+    return dashboard
+
+
+# -- the public page -----------------------------------------------------------------------
+
+PUBLIC_COLUMNS = [
+    ("Waiting for a place", "waiting"),
+    ("Withdrawn or deferred before training", "ended_before_start"),
+    ("Funded, not yet started", "funded_not_started"),
+    ("In training", "in_training"),
+    ("Completed", "completed"),
+    ("Withdrawn or deferred during training", "ended_in_training"),
+]
+FUNDED_PARTS = ("funded_not_started", "in_training", "completed", "ended_in_training")
+PUBLIC_HEADERS = [
+    "Region",
+    "Claims",
+    "Waiting for a place",
+    "Withdrawn or deferred before training",
+    "Funded places",
+    "Funded, not yet started",
+    "In training",
+    "Completed",
+    "Withdrawn or deferred during training",
+]
+# Each column's cell name, in the order of PUBLIC_HEADERS after the region.
+_PUBLIC_CELLS = [
+    "claims",
+    "waiting",
+    "ended_before_start",
+    "funded",
+    "funded_not_started",
+    "in_training",
+    "completed",
+    "ended_in_training",
+]
+
+
+@dataclass
+class PublicTable:
+    programme: Programme
+    target: int | None
+    table: Table
+    funded_shown: bool
+    funded: int
+    chart: Markup
+
+
+def public_tables(session: Session, today: date) -> list[PublicTable]:
+    """Each programme's figures by region and for England, with small counts suppressed.
+
+    Only counts that partition the claims are published, with their totals, so that the
+    additive relations between cells are known exactly and ``tracker.disclosure`` can make
+    sure that no hidden count follows from them.
+    """
+    result = []
+    # Queries per programme: a fixed number, as the programmes are reference data.
+    for row in uptake.programme_uptake(session, on=today):
+        regions = uptake.by_region(session, uptake.Scope(programme_id=row.programme.id))
+        names = [r.name for r in regions if r.name != uptake.NOT_KNOWN or r.figures.claimed]
+        if uptake.NOT_KNOWN not in names:
+            names.append(uptake.NOT_KNOWN)  # always published, so England adds up in the open
+        figures = {r.name: r.figures for r in regions}
+        values: dict[tuple[str, str], int] = {}
+        for name in [*names, "England"]:
+            for cell in _PUBLIC_CELLS:
+                values[(name, cell)] = 0
+        for name in names:
+            f = figures.get(name, uptake.Figures())
+            parts = {attr: getattr(f, attr) for _, attr in PUBLIC_COLUMNS}
+            for attr, value in parts.items():
+                values[(name, attr)] = value
+            values[(name, "funded")] = sum(parts[a] for a in FUNDED_PARTS)
+            values[(name, "claims")] = sum(parts.values())
+        for cell in _PUBLIC_CELLS:
+            values[("England", cell)] = sum(values[(n, cell)] for n in names)
+        groups = []
+        for name in [*names, "England"]:
+            groups.append(
+                disclosure.Group(
+                    (name, "claims"),
+                    tuple((name, c) for c in ("waiting", "ended_before_start", "funded")),
+                )
+            )
+            groups.append(
+                disclosure.Group((name, "funded"), tuple((name, c) for c in FUNDED_PARTS))
+            )
+        for cell in _PUBLIC_CELLS:
+            groups.append(disclosure.Group(("England", cell), tuple((n, cell) for n in names)))
+        hidden = disclosure.suppress(values, groups)
+
+        programme = row.programme
+        table = Table(
+            f"public-{programme.code}",
+            f"{programme.name}: claims and funded places by region",
+            PUBLIC_HEADERS,
+        )
+        for name in [*names, "England"]:
+            table.rows.append(
+                [name]
+                + [disclosure.shown(values[(name, c)], (name, c), hidden) for c in _PUBLIC_CELLS]
+            )
+        table.numeric = set(range(1, len(PUBLIC_HEADERS)))
+        funded_cell = ("England", "funded")
+        bars = [
+            (name, None if (name, "funded") in hidden else values[(name, "funded")])
+            for name in names
+        ]
+        chart = bar_chart(
+            chart_id=f"chart-public-{programme.code}",
+            title=f"{programme.name}: funded places by region",
+            summary=f"Funded places by region on {programme.name}: "
+            + "; ".join(
+                f"{n} {disclosure.SUPPRESSED if v is None else format(v, ',')}" for n, v in bars
+            )
+            + ".",
+            bars=bars,
+        )
+        result.append(
+            PublicTable(
+                programme,
+                row.target,
+                table,
+                funded_cell not in hidden,
+                values[funded_cell],
+                chart,
+            )
+        )
+    return result

@@ -1,0 +1,472 @@
+"""Pages for DfE staff: targets, allocations, every cohort, and the audit trail."""
+
+import re
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovSelect, GovSubmitInput, GovTextArea, GovTextInput
+from sqlalchemy.orm import contains_eager
+from werkzeug.datastructures import MultiDict
+from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import InputRequired, Length, ValidationError
+
+from tracker import programmes as programme_rules
+from tracker.claim_progress import status_counts
+from tracker.errors import DomainError
+from tracker.extensions import db
+from tracker.models import (
+    Allocation,
+    AuditEvent,
+    Claim,
+    ClaimStatus,
+    Cohort,
+    CohortStatus,
+    Programme,
+    ProgrammeTarget,
+    Provider,
+    Role,
+)
+from tracker.places import current_target
+from tracker.web.access import require_role
+from tracker.web.fields import GovDateField, PlacesField, PlainText, long_date, paginate
+from tracker.web.forms import show_domain_error
+from tracker.web.layout import london_datetime
+
+bp = Blueprint("dfe", __name__, url_prefix="/dfe")
+bp.before_request(require_role(Role.DFE))
+bp.add_app_template_filter(long_date, "long_date")
+
+COHORTS_PER_PAGE = 25
+AUDIT_EVENTS_PER_PAGE = 50
+
+
+# -- forms ---------------------------------------------------------------------------------
+
+
+class TargetForm(FlaskForm):
+    places = PlacesField("Places", description="The national number of funded places.")
+    effective_on = GovDateField(
+        "Date the target takes effect",
+        description="For example, 1 9 2025",
+        required="Enter the date the target takes effect",
+    )
+    note = TextAreaField(
+        "Why the target changed",
+        widget=GovTextArea(),
+        description="For example, the announcement or agreement that set it.",
+        validators=[
+            InputRequired("Enter a note saying why the target changed"),
+            Length(max=2000, message="The note must be 2,000 characters or fewer"),
+            PlainText("The note must not contain special characters"),
+        ],
+    )
+    submit = SubmitField("Save target", widget=GovSubmitInput())
+
+
+class AllocationForm(FlaskForm):
+    provider = StringField(
+        "Provider UKPRN",
+        widget=GovTextInput(),
+        description="8 digits, starting with 1.",
+        validators=[
+            InputRequired("Enter the provider's UKPRN"),
+            PlainText("Enter a UKPRN of 8 digits, starting with 1"),
+        ],
+    )
+    places = PlacesField("Places", description="Places the provider may fill on the programme.")
+    submit = SubmitField("Save allocation", widget=GovSubmitInput())
+
+
+class FilterForm(FlaskForm):
+    """Filters sent by GET: no CSRF token, nothing changes."""
+
+    class Meta:
+        csrf = False
+
+    submit = SubmitField("Apply filters", widget=GovSubmitInput())
+
+
+class CohortFilterForm(FilterForm):
+    programme = SelectField(
+        "Programme",
+        widget=GovSelect(),
+        default="",
+        invalid_choice_message="Select a programme from the list",
+    )
+    provider = SelectField(
+        "Provider",
+        widget=GovSelect(),
+        default="",
+        invalid_choice_message="Select a provider from the list",
+    )
+    status = SelectField(
+        "Status",
+        widget=GovSelect(),
+        default="",
+        invalid_choice_message="Select a status from the list",
+        choices={"": "Any status", **{s.value: s.value.capitalize() for s in CohortStatus}},
+    )
+
+
+AUDIT_ACTIONS = {"create": "Created", "update": "Changed", "delete": "Deleted"}
+
+
+class AuditFilterForm(FilterForm):
+    entity_type = SelectField(
+        "Record",
+        widget=GovSelect(),
+        default="",
+        invalid_choice_message="Select a record from the list",
+    )
+    action = SelectField(
+        "Action",
+        widget=GovSelect(),
+        default="",
+        invalid_choice_message="Select an action from the list",
+        choices={"": "Any action", **AUDIT_ACTIONS},
+    )
+    actor = StringField(
+        "Made by",
+        widget=GovTextInput(),
+        description="An email address, or part of one.",
+        validators=[
+            Length(max=254, message="Made by must be 254 characters or fewer"),
+            PlainText("Made by must not contain special characters"),
+        ],
+    )
+    occurred_from = GovDateField("From")
+    occurred_to = GovDateField("To")
+
+    def validate_occurred_to(self, field):
+        if field.data and self.occurred_from.data and field.data < self.occurred_from.data:
+            raise ValidationError("To must be the same as or after from")
+
+
+def _filters(form_class, **choices):
+    form = form_class(formdata=request.args if request.args else MultiDict())
+    for name, values in choices.items():
+        form[name].choices = values
+    return form
+
+
+PROGRAMME_CODE = re.compile(r"^[a-z0-9-]{1,20}$")
+# How the audit trail stores dates and moments (see tracker.audit._plain).
+ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?)?$")
+
+
+def _programme(code: str) -> Programme:
+    if not PROGRAMME_CODE.match(code):
+        abort(404)
+    programme = db.session.scalar(sa.select(Programme).where(Programme.code == code))
+    if programme is None:
+        abort(404)
+    return programme
+
+
+def _programmes() -> list[Programme]:
+    return list(db.session.scalars(sa.select(Programme).order_by(Programme.name)))
+
+
+# -- pages ---------------------------------------------------------------------------------
+
+
+@bp.get("/")
+def home():
+    return render_template("dfe/home.html")
+
+
+@bp.get("/programmes")
+def programmes():
+    programmes = _programmes()
+    used = dict(
+        db.session.execute(
+            sa.select(Claim.programme_id, sa.func.count())
+            .where(Claim.holds_place.is_(True))
+            .group_by(Claim.programme_id)
+        ).all()
+    )
+    targets = {p.id: current_target(db.session, p.id) for p in programmes}
+    return render_template("dfe/programmes.html", programmes=programmes, used=used, targets=targets)
+
+
+@bp.get("/programmes/<code>")
+def programme(code: str):
+    programme = _programme(code)
+    history = db.session.scalars(
+        sa.select(ProgrammeTarget)
+        .where(ProgrammeTarget.programme_id == programme.id)
+        .order_by(ProgrammeTarget.effective_on.desc(), ProgrammeTarget.id.desc())
+    ).all()
+    return render_template(
+        "dfe/programme.html",
+        programme=programme,
+        target=current_target(db.session, programme.id),
+        used=programme_rules.places_used(db.session, programme_id=programme.id),
+        history=history,
+    )
+
+
+@bp.route("/programmes/<code>/target", methods=["GET", "POST"])
+def change_target(code: str):
+    programme = _programme(code)
+    form = TargetForm()
+    if form.validate_on_submit():
+        try:
+            target = programme_rules.set_target(
+                db.session,
+                programme,
+                places=form.places.data,
+                effective_on=form.effective_on.data,
+                note=form.note.data,
+                by=current_user,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error, default_field="places")
+        else:
+            db.session.commit()
+            flash(
+                f"Target for {programme.name} set to {target.places:,} places"
+                f" from {target.effective_on.day} {target.effective_on:%B %Y}",
+                "success",
+            )
+            return redirect(url_for("dfe.programme", code=programme.code))
+    return render_template(
+        "dfe/change_target.html",
+        form=form,
+        programme=programme,
+        target=current_target(db.session, programme.id),
+    )
+
+
+@bp.get("/programmes/<code>/allocations")
+def allocations(code: str):
+    programme = _programme(code)
+    rows = db.session.execute(
+        sa.select(Allocation, Provider)
+        .join(Provider, Allocation.provider_id == Provider.id)
+        .where(Allocation.programme_id == programme.id)
+        .order_by(Provider.name, Provider.id)
+    ).all()
+    used = dict(
+        db.session.execute(
+            sa.select(Cohort.provider_id, sa.func.count())
+            .select_from(Claim)
+            .join(Cohort, Claim.cohort_id == Cohort.id)
+            .where(Claim.programme_id == programme.id, Claim.holds_place.is_(True))
+            .group_by(Cohort.provider_id)
+        ).all()
+    )
+    return render_template(
+        "dfe/allocations.html",
+        programme=programme,
+        rows=rows,
+        used=used,
+        target=current_target(db.session, programme.id),
+    )
+
+
+@bp.route("/programmes/<code>/allocations/set", methods=["GET", "POST"])
+def set_allocation(code: str):
+    programme = _programme(code)
+    form = AllocationForm()
+    if request.method == "GET" and request.args.get("ukprn"):
+        provider = _provider(request.args["ukprn"])
+        if provider is None:
+            abort(404)
+        form.provider.data = provider.ukprn
+        form.places.data = db.session.scalar(
+            sa.select(Allocation.places).where(
+                Allocation.provider_id == provider.id, Allocation.programme_id == programme.id
+            )
+        )
+    if form.validate_on_submit():
+        provider = _provider(form.provider.data)
+        if provider is None:
+            form.provider.errors.append(f"No provider has UKPRN {form.provider.data.strip()}")
+        else:
+            try:
+                allocation = programme_rules.set_allocation(
+                    db.session, provider, programme, places=form.places.data
+                )
+            except DomainError as error:
+                db.session.rollback()
+                show_domain_error(form, error, default_field="places")
+            else:
+                db.session.commit()
+                flash(
+                    f"{provider.name} may fill {allocation.places:,} places on {programme.name}",
+                    "success",
+                )
+                return redirect(url_for("dfe.allocations", code=programme.code))
+    return render_template(
+        "dfe/set_allocation.html",
+        form=form,
+        programme=programme,
+        target=current_target(db.session, programme.id),
+    )
+
+
+def _provider(ukprn: str) -> Provider | None:
+    ukprn = (ukprn or "").strip()
+    if not (len(ukprn) == 8 and ukprn.isascii() and ukprn.isdigit()):
+        return None
+    return db.session.scalar(sa.select(Provider).where(Provider.ukprn == ukprn))
+
+
+@bp.get("/cohorts")
+def cohorts():
+    programmes = _programmes()
+    providers = db.session.scalars(sa.select(Provider).order_by(Provider.name)).all()
+    form = _filters(
+        CohortFilterForm,
+        programme={"": "All programmes", **{p.code: p.name for p in programmes}},
+        provider={"": "All providers", **{p.ukprn: p.name for p in providers}},
+    )
+    query = (
+        sa.select(Cohort)
+        .join(Provider)
+        .join(Programme)
+        .options(contains_eager(Cohort.provider), contains_eager(Cohort.programme))
+    )
+    if form.validate():
+        if form.programme.data:
+            query = query.where(Programme.code == form.programme.data)
+        if form.provider.data:
+            query = query.where(Provider.ukprn == form.provider.data)
+        if form.status.data:
+            query = query.where(Cohort.status == CohortStatus(form.status.data))
+    else:
+        query = query.where(sa.false())
+    page = paginate(
+        query.order_by(Cohort.starts_on.desc(), Cohort.name, Cohort.id),
+        per_page=COHORTS_PER_PAGE,
+    )
+    ids = [c.id for c in page.items]
+    funded = dict(
+        db.session.execute(
+            sa.select(Claim.cohort_id, sa.func.count())
+            .where(Claim.cohort_id.in_(ids), Claim.holds_place.is_(True))
+            .group_by(Claim.cohort_id)
+        ).all()
+    )
+    waiting = dict(
+        db.session.execute(
+            sa.select(Claim.cohort_id, sa.func.count())
+            .where(Claim.cohort_id.in_(ids), Claim.status == ClaimStatus.WAITING)
+            .group_by(Claim.cohort_id)
+        ).all()
+    )
+    return render_template("dfe/cohorts.html", form=form, page=page, funded=funded, waiting=waiting)
+
+
+@bp.get("/cohorts/<int(max=2147483647):cohort_id>")
+def cohort(cohort_id: int):
+    cohort = db.get_or_404(Cohort, cohort_id)
+    counts = status_counts(db.session, Claim.cohort_id == cohort.id).get(cohort.programme_id, {})
+    funded = db.session.scalar(
+        sa.select(sa.func.count()).where(Claim.cohort_id == cohort.id, Claim.holds_place.is_(True))
+    )
+    return render_template(
+        "dfe/cohort.html", cohort=cohort, counts=counts, funded=funded, statuses=list(ClaimStatus)
+    )
+
+
+@bp.get("/audit")
+def audit():
+    entity_types = db.session.scalars(
+        sa.select(AuditEvent.entity_type).distinct().order_by(AuditEvent.entity_type)
+    ).all()
+    form = _filters(
+        AuditFilterForm,
+        entity_type={"": "Any record", **{t: record_label(t) for t in entity_types}},
+    )
+    query = sa.select(AuditEvent)
+    if form.validate():
+        if form.entity_type.data:
+            query = query.where(AuditEvent.entity_type == form.entity_type.data)
+        if form.action.data:
+            query = query.where(AuditEvent.action == form.action.data)
+        actor = (form.actor.data or "").strip()
+        if actor:
+            query = query.where(AuditEvent.actor.icontains(actor, autoescape=True))
+        if form.occurred_from.data:
+            query = query.where(AuditEvent.occurred_dt >= _london_midnight(form.occurred_from.data))
+        if form.occurred_to.data:
+            end = _london_midnight(form.occurred_to.data + timedelta(days=1))
+            query = query.where(AuditEvent.occurred_dt < end)
+    else:
+        query = query.where(sa.false())
+    page = paginate(
+        query.order_by(AuditEvent.occurred_dt.desc(), AuditEvent.id.desc()),
+        per_page=AUDIT_EVENTS_PER_PAGE,
+    )
+    return render_template(
+        "dfe/audit.html",
+        form=form,
+        page=page,
+        actions=AUDIT_ACTIONS,
+        record_label=record_label,
+        readable_changes=readable_changes,
+    )
+
+
+def _london_midnight(day) -> datetime:
+    """The moment a calendar day begins in the service's time zone."""
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
+
+
+def record_label(entity_type: str) -> str:
+    """Name a table as a kind of record: 'programme_targets' reads 'Programme target'."""
+    words = entity_type.replace("_", " ")
+    if words.endswith("ies"):
+        words = words[:-3] + "y"
+    elif words.endswith("s"):
+        words = words[:-1]
+    return words.capitalize()
+
+
+def _value(value) -> str:
+    if value is None or value == "":
+        return "(none)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(_value(v) for v in value) or "(none)"
+    if isinstance(value, str) and ISO_MOMENT.match(value):
+        moment = datetime.fromisoformat(value)
+        if len(value) == 10:
+            return long_date(moment.date())
+        return london_datetime(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    return str(value)
+
+
+def _field_label(name: str) -> str:
+    """Name a column as people read it: 'last_sign_in_dt' reads 'Last sign in'."""
+    return name.removesuffix("_dt").replace("_", " ").capitalize()
+
+
+def readable_changes(event: AuditEvent) -> list[tuple[str, str]]:
+    """Each field an event touched, with what happened to it: 'old → new' or the value set."""
+    lines = []
+    for name, change in sorted((event.changes or {}).items()):
+        label = _field_label(name)
+        if event.action == "update" and isinstance(change, list) and len(change) == 2:
+            lines.append((label, f"{_value(change[0])} → {_value(change[1])}"))
+        else:
+            lines.append((label, _value(change)))
+    return lines

@@ -1,0 +1,118 @@
+"""Form fields and helpers the audiences' pages share: GOV.UK dates, bounded numbers, pages."""
+
+from datetime import date
+
+from flask import abort, request
+from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovTextInput
+from wtforms import DateField, IntegerField
+from wtforms.validators import StopValidation, ValidationError
+
+from tracker.extensions import db
+
+# Far above any real number of places, and inside every database's INTEGER.
+MAX_PLACES = 1_000_000
+# Far beyond the last page of any list; a larger number would overflow the database's OFFSET.
+MAX_PAGE = 100_000
+
+
+class PlainText:
+    """Refuse control characters (a NUL, above all, which PostgreSQL cannot store or compare)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __call__(self, form, field) -> None:
+        value = field.data or ""
+        if any(ord(c) < 32 and c not in "\t\n\r" or ord(c) == 127 for c in value):
+            raise ValidationError(self.message)
+
+
+class GovDateField(DateField):
+    """A date in three boxes (day, month, year), with GOV.UK's error messages.
+
+    Empty is allowed unless ``required`` gives the message to show when it is empty.
+    """
+
+    def __init__(self, label=None, validators=None, *, required: str | None = None, **kwargs):
+        super().__init__(label, validators, format="%d %m %Y", widget=GovDateInput(), **kwargs)
+        self.required_message = required
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation()  # already explained by the error from reading the boxes
+        if self.data is None and self.required_message:
+            raise StopValidation(self.required_message)
+
+    def process(self, formdata, *args, **kwargs):
+        super().process(formdata, *args, **kwargs)
+        # The widget shows exactly three boxes: give it three values, or none to show.
+        if self.raw_data:
+            self.raw_data = ([*self.raw_data, "", "", ""])[:3]
+        else:
+            self.raw_data = None
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        parts = [v.strip() for v in valuelist]
+        if not any(parts):
+            return
+        if len(parts) > 3:
+            raise ValueError(f"{self.label.text} must be a real date")
+        parts = [*parts, "", ""][:3]  # a box left out of the request is an empty box
+        if not all(parts):
+            missing = [n for n, v in zip(("day", "month", "year"), parts, strict=True) if not v]
+            raise ValueError(f"{self.label.text} must include a {' and a '.join(missing)}")
+        if (
+            not all(p.isascii() and p.isdigit() and len(p) <= 4 for p in parts)
+            or len(parts[2]) != 4
+        ):
+            raise ValueError(f"{self.label.text} must be a real date")
+        try:
+            day = date(int(parts[2]), int(parts[1]), int(parts[0]))
+        except ValueError:
+            raise ValueError(f"{self.label.text} must be a real date") from None
+        if not date(2000, 1, 1) <= day <= date(2100, 12, 31):
+            raise ValueError(f"{self.label.text} must be between 2000 and 2100")
+        self.data = day
+
+
+class PlacesField(IntegerField):
+    """A whole number of places, 0 or more, with GOV.UK's messages for anything else."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, widget=GovTextInput(), **kwargs)
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation()  # already explained by the error from reading the box
+        if self.data is None:
+            raise StopValidation("Enter the number of places")
+        if self.data > MAX_PLACES:
+            raise StopValidation(f"Enter a number of places from 0 to {MAX_PLACES:,}")
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if not valuelist or not valuelist[0].strip():
+            return
+        raw = valuelist[0].strip().replace(",", "")
+        if not (raw.isascii() and raw.isdigit()):
+            raise ValueError("Enter the number of places as a whole number, like 20")
+        if len(raw) > 12:
+            raise ValueError(f"Enter a number of places from 0 to {MAX_PLACES:,}")
+        self.data = int(raw)
+
+
+def paginate(query, *, per_page: int):
+    """One page of a query's results, the page number taken from ?page=; 404 if there is none."""
+    raw = request.args.get("page", "1")
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or not 1 <= int(raw) <= MAX_PAGE:
+        abort(404)
+    page = db.paginate(query, page=int(raw), per_page=per_page, error_out=False)
+    if page.page > 1 and not page.items:
+        abort(404)
+    return page
+
+
+def long_date(day: date | None) -> str:
+    """A date as GOV.UK writes it: 1 March 2026."""
+    return f"{day.day} {day:%B %Y}" if day else ""

@@ -1,0 +1,99 @@
+"""The forms of the account pages, drawn with GOV.UK Frontend widgets (govuk-frontend-wtf)."""
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovPasswordInput,
+    GovRadioInput,
+    GovSubmitInput,
+    GovTextInput,
+)
+from wtforms import PasswordField, RadioField, StringField, SubmitField
+from wtforms.validators import EqualTo, InputRequired, Length
+
+from tracker.accounts import MIN_PASSWORD_LENGTH
+from tracker.errors import DomainError
+from tracker.web.layout import ROLE_LABELS
+
+
+def show_domain_error(form: FlaskForm, error: DomainError, *, default_field: str) -> None:
+    """Put a rule's message against the field it names, for the error summary and the field."""
+    field = form._fields.get(error.field or "") or form._fields[default_field]
+    field.errors.append(error.message)
+
+
+class SignInForm(FlaskForm):
+    email = StringField(
+        "Email address",
+        widget=GovTextInput(),
+        validators=[InputRequired("Enter your email address")],
+    )
+    password = PasswordField(
+        "Password",
+        widget=GovPasswordInput(),
+        validators=[InputRequired("Enter your password")],
+    )
+    submit = SubmitField("Sign in", widget=GovSubmitInput())
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(
+        "Create a password",
+        widget=GovPasswordInput(),
+        description=f"Your password must be {MIN_PASSWORD_LENGTH} characters or more.",
+        validators=[
+            InputRequired("Enter a password"),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                message=f"Your password must be {MIN_PASSWORD_LENGTH} characters or more",
+            ),
+        ],
+    )
+    confirm = PasswordField(
+        "Confirm your password",
+        widget=GovPasswordInput(),
+        validators=[
+            InputRequired("Confirm your password"),
+            EqualTo("password", "The passwords you entered do not match"),
+        ],
+    )
+    submit = SubmitField("Set password", widget=GovSubmitInput())
+
+
+class CreateAccountForm(FlaskForm):
+    full_name = StringField(
+        "Full name",
+        widget=GovTextInput(),
+        validators=[
+            InputRequired("Enter the person's full name"),
+            Length(max=200, message="Full name must be 200 characters or fewer"),
+        ],
+    )
+    email = StringField(
+        "Email address",
+        widget=GovTextInput(),
+        description="The person's work email address. They will sign in with it.",
+        validators=[InputRequired("Enter an email address")],
+    )
+    role = RadioField(
+        "What will they do in the service?",
+        widget=GovRadioInput(),
+        choices={role.value: label for role, label in ROLE_LABELS.items()},
+        # Nothing chosen fails the choice check before any validator runs: one message for both.
+        invalid_choice_message="Select what they will do in the service",
+        validators=[InputRequired("Select what they will do in the service")],
+    )
+    organisation = StringField(
+        "Organisation code",
+        widget=GovTextInput(),
+        description=(
+            "The provider's UKPRN, the setting's or school's URN, or the local authority's"
+            " 3-digit code. Leave this empty for DfE staff."
+        ),
+    )
+    submit = SubmitField("Create account", widget=GovSubmitInput())
+
+
+class ConfirmForm(FlaskForm):
+    """A button that confirms an action: the form carries only its CSRF token."""
+
+    submit = SubmitField("Confirm", widget=GovSubmitInput())

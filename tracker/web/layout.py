@@ -1,0 +1,130 @@
+"""What every page shows around its content: service name, navigation for the role, dates."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, request, url_for
+from flask_login import current_user
+
+from tracker.accounts import organisation_name
+from tracker.models import Role
+
+bp = Blueprint("layout", __name__)
+
+SERVICE_NAME = "SEND workforce training tracker"
+
+ROLE_LABELS = {
+    Role.DFE: "DfE staff",
+    Role.PROVIDER: "Training provider",
+    Role.SETTING: "Early years setting or school",
+    Role.LOCAL_AUTHORITY: "Local authority",
+}
+
+# The service navigation for each role, first item its home page. A new page for an audience
+# is linked here.
+NAVIGATION: dict[Role, list[tuple[str, str]]] = {
+    Role.DFE: [
+        ("Home", "dfe.home"),
+        ("Programmes", "dfe.programmes"),
+        ("Cohorts", "dfe.cohorts"),
+        ("Dashboard", "dashboard.national"),
+        ("Audit trail", "dfe.audit"),
+        ("Accounts", "admin.accounts"),
+    ],
+    Role.PROVIDER: [("Home", "provider.home"), ("Cohorts", "provider.cohorts")],
+    Role.SETTING: [
+        ("Home", "setting.home"),
+        ("Find a cohort", "setting.find_cohorts"),
+        ("Claims", "setting.claims"),
+    ],
+    Role.LOCAL_AUTHORITY: [
+        ("Home", "local_authority.home"),
+        ("Settings", "local_authority.settings"),
+        ("Claims", "local_authority.claims"),
+        ("Dashboard", "dashboard.national"),
+    ],
+}
+
+
+def home_url(role: Role) -> str:
+    return url_for(NAVIGATION[role][0][1])
+
+
+def _navigation_items() -> list[dict]:
+    if not current_user.is_authenticated:
+        return []
+    items = []
+    for position, (text, endpoint) in enumerate(NAVIGATION[current_user.role]):
+        href = url_for(endpoint)
+        items.append(
+            {
+                "text": text,
+                "href": href,
+                "current": request.endpoint == endpoint,
+                # Pages under a section's address mark its item; every page of the audience
+                # is under home's, so home is marked only on itself.
+                "active": position > 0 and request.path.startswith(href),
+            }
+        )
+    return items
+
+
+@bp.app_context_processor
+def layout_context() -> dict:
+    config = current_app.config
+    # navigation is a function, called only by pages that show it: the page for a server
+    # error does not, as finding who is signed in may need the database that just failed.
+    return {
+        "service_name": SERVICE_NAME,
+        "navigation": _navigation_items,
+        "support_email": config["SUPPORT_EMAIL"],
+        "session_lifetime_seconds": int(config["PERMANENT_SESSION_LIFETIME"].total_seconds()),
+        "session_warning_seconds": int(config["SESSION_TIMEOUT_WARNING"].total_seconds()),
+    }
+
+
+@bp.app_template_global()
+def pagination_params(page, endpoint: str) -> dict:
+    """Link a Flask-SQLAlchemy page of results to its neighbours, for govukPagination."""
+    # Every value of every argument: a date filter sends its day, month and year boxes
+    # under one name.
+    args = request.args.to_dict(flat=False)
+
+    def href(number: int) -> str:
+        return url_for(endpoint, **{**args, "page": number})
+
+    items = [
+        {"number": n, "href": href(n), "current": n == page.page} if n else {"ellipsis": True}
+        for n in page.iter_pages(left_edge=1, left_current=1, right_current=2, right_edge=1)
+    ]
+    return {
+        "items": items,
+        "previous": {"href": href(page.prev_num)} if page.has_prev else None,
+        "next": {"href": href(page.next_num)} if page.has_next else None,
+    }
+
+
+@bp.app_template_filter("organisation")
+def organisation_filter(user) -> str:
+    return organisation_name(user)
+
+
+@bp.app_template_filter("role_label")
+def role_label(role: Role) -> str:
+    return ROLE_LABELS[role]
+
+
+@bp.app_template_filter("london_datetime")
+def london_datetime(value: datetime | None) -> str:
+    """Show a moment as GOV.UK writes it, in the service's time zone: 1 March 2026 at 2:05pm."""
+    if value is None:
+        return ""
+    local = value.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+    hour = local.hour % 12 or 12
+    return f"{local.day} {local:%B %Y} at {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
+
+
+@bp.app_template_filter("minutes")
+def minutes_filter(seconds: int) -> str:
+    minutes = max(1, round(seconds / 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"

@@ -1,0 +1,181 @@
+"""Pages for local authorities: the settings, claims and progress in their own area.
+
+Read only. Every query is narrowed to the signed-in account's local authority: settings
+whose local_authority_id is its own, and claims made by those settings (or, with no
+setting, placed in its area).
+"""
+
+import sqlalchemy as sa
+from flask import Blueprint, render_template, request
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovSelect, GovSubmitInput, GovTextInput
+from werkzeug.datastructures import MultiDict
+from wtforms import SelectField, StringField, SubmitField
+from wtforms.validators import Length
+
+from tracker.claim_progress import (
+    CLAIM_ROW_LOADS,
+    STATUS_LABELS,
+    milestones_declared,
+    status_counts,
+    waiting_positions,
+)
+from tracker.extensions import db
+from tracker.models import Claim, ClaimStatus, Participant, Programme, Role, Setting
+from tracker.web.access import require_role
+from tracker.web.fields import PlainText, long_date, paginate
+
+bp = Blueprint("local_authority", __name__, url_prefix="/local-authority")
+bp.before_request(require_role(Role.LOCAL_AUTHORITY))
+bp.add_app_template_filter(long_date, "long_date")
+
+SETTINGS_PER_PAGE = 25
+CLAIMS_PER_PAGE = 25
+
+
+class SettingSearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(
+        "Search by name or URN",
+        widget=GovTextInput(),
+        validators=[
+            Length(max=200, message="Search must be 200 characters or fewer"),
+            PlainText("Search must not contain special characters"),
+        ],
+    )
+    submit = SubmitField("Search", widget=GovSubmitInput())
+
+
+class ClaimFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    programme = SelectField(
+        "Programme",
+        widget=GovSelect(),
+        default="",
+        invalid_choice_message="Select a programme from the list",
+    )
+    status = SelectField(
+        "Status",
+        widget=GovSelect(),
+        default="",
+        invalid_choice_message="Select a status from the list",
+        choices={"": "Any status", **{s.value: label for s, label in STATUS_LABELS.items()}},
+    )
+    setting = StringField(
+        "Setting URN",
+        widget=GovTextInput(),
+        validators=[
+            Length(max=8, message="Enter a URN of 8 characters or fewer"),
+            PlainText("Enter a URN of letters and digits"),
+        ],
+    )
+    submit = SubmitField("Apply filters", widget=GovSubmitInput())
+
+
+def _settings_in_area() -> sa.Select:
+    return sa.select(Setting.id).where(
+        Setting.local_authority_id == current_user.local_authority_id
+    )
+
+
+def _claims_in_area() -> sa.ColumnElement[bool]:
+    """Claims of the area's settings, and claims with no setting placed in the area."""
+    return sa.or_(
+        Claim.setting_id.in_(_settings_in_area()),
+        sa.and_(
+            Claim.setting_id.is_(None),
+            Claim.local_authority_id == current_user.local_authority_id,
+        ),
+    )
+
+
+def _form(form_class):
+    return form_class(formdata=request.args if request.args else MultiDict())
+
+
+@bp.get("/")
+def home():
+    return render_template("local_authority/home.html")
+
+
+@bp.get("/settings")
+def settings():
+    form = _form(SettingSearchForm)
+    query = sa.select(Setting).where(Setting.id.in_(_settings_in_area()))
+    if form.validate():
+        words = (form.q.data or "").strip()
+        if words:
+            query = query.where(
+                sa.or_(
+                    Setting.name.icontains(words, autoescape=True),
+                    Setting.urn == words.upper(),
+                )
+            )
+    else:
+        query = query.where(sa.false())
+    page = paginate(query.order_by(Setting.name, Setting.id), per_page=SETTINGS_PER_PAGE)
+    ids = [s.id for s in page.items]
+    live = dict(
+        db.session.execute(
+            sa.select(Claim.setting_id, sa.func.count())
+            .where(
+                Claim.setting_id.in_(ids),
+                Claim.status.in_([ClaimStatus.WAITING, ClaimStatus.FUNDED, ClaimStatus.STARTED]),
+            )
+            .group_by(Claim.setting_id)
+        ).all()
+    )
+    completed = dict(
+        db.session.execute(
+            sa.select(Claim.setting_id, sa.func.count())
+            .where(Claim.setting_id.in_(ids), Claim.status == ClaimStatus.COMPLETED)
+            .group_by(Claim.setting_id)
+        ).all()
+    )
+    return render_template(
+        "local_authority/settings.html", form=form, page=page, live=live, completed=completed
+    )
+
+
+@bp.get("/claims")
+def claims():
+    programmes = db.session.scalars(sa.select(Programme).order_by(Programme.name)).all()
+    form = _form(ClaimFilterForm)
+    form.programme.choices = {"": "All programmes", **{p.code: p.name for p in programmes}}
+    query = (
+        sa.select(Claim)
+        .options(*CLAIM_ROW_LOADS)
+        .join(Participant, Claim.participant_id == Participant.id)
+        .join(Programme, Claim.programme_id == Programme.id)
+        .outerjoin(Setting, Claim.setting_id == Setting.id)
+        .where(_claims_in_area())
+    )
+    if form.validate():
+        if form.programme.data:
+            query = query.where(Programme.code == form.programme.data)
+        if form.status.data:
+            query = query.where(Claim.status == ClaimStatus(form.status.data))
+        if (form.setting.data or "").strip():
+            query = query.where(Setting.urn == form.setting.data.strip().upper())
+    else:
+        query = query.where(sa.false())
+    page = paginate(
+        query.order_by(Claim.claimed_dt.desc(), Claim.id.desc()), per_page=CLAIMS_PER_PAGE
+    )
+    counts = status_counts(db.session, _claims_in_area())
+    return render_template(
+        "local_authority/claims.html",
+        form=form,
+        page=page,
+        programmes=programmes,
+        counts=counts,
+        statuses=list(STATUS_LABELS),
+        status_labels=STATUS_LABELS,
+        declared=milestones_declared(db.session, [c.id for c in page.items]),
+        positions=waiting_positions(db.session, page.items),
+    )
