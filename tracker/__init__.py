@@ -87,6 +87,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         pages,
         provider,
         public,
+        reminders,
         security,
         setting,
     )
@@ -106,8 +107,10 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         local_authority,
         dashboard,
         public,
+        reminders,
     ):
         app.register_blueprint(web.bp)
+    app.register_blueprint(reminders.links)
 
     from tracker.cli import tracker_cli
 

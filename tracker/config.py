@@ -46,6 +46,8 @@ class Config:
     # Requests one API token may make (a Flask-Limiter rate string).
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "300 per minute")
 
+    # The service's public address, for links in emails (sent with no request to go by).
+    SERVICE_URL = os.environ.get("SERVICE_URL", "http://127.0.0.1:5000")
     # Reminders (see tracker.reminders.backends): outbox keeps and logs them, smtp or
     # notify sends them.
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "outbox")

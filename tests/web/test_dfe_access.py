@@ -17,6 +17,9 @@ PAGES = [
     "/dfe/cohorts",
     "/dfe/cohorts/{cohort}",
     "/dfe/audit",
+    "/dfe/reminders/",
+    "/dfe/reminders/outbox",
+    "/dfe/reminders/preview",
 ]
 
 

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from tracker.database import is_sqlite
@@ -79,7 +80,16 @@ class Due:
 
     @property
     def body(self) -> str:
-        return render(self.rule.body, self.personalisation)
+        text = render(self.rule.body, self.personalisation)
+        token = self.personalisation.get("unsubscribe_token")
+        if token:
+            text += f"\n\nTo stop reminders like this one, go to {unsubscribe_url(token)}"
+        return text
+
+
+def unsubscribe_url(token: str) -> str:
+    """The address of the page where a participant stops non-essential reminders."""
+    return f"{current_app.config['SERVICE_URL'].rstrip('/')}/reminders/stop/{token}"
 
 
 def render(template: str, values: dict[str, Any]) -> str:

@@ -28,6 +28,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("Programmes", "dfe.programmes"),
         ("Cohorts", "dfe.cohorts"),
         ("Dashboard", "dashboard.national"),
+        ("Reminders", "reminders.rules"),
         ("Audit trail", "dfe.audit"),
         ("Accounts", "admin.accounts"),
     ],

@@ -1,0 +1,109 @@
+"""Reminder pages: DfE sees the rules, what went out, what failed and what is due next week;
+a participant stops non-essential reminders through the link in each email."""
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, render_template, request
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovSelect, GovSubmitInput
+from wtforms import SelectField, SubmitField
+
+from tracker.extensions import db
+from tracker.models import OutboxMessage, OutboxStatus, Programme, Role
+from tracker.models.base import utcnow
+from tracker.reminders.defaults import RULE_CODES, rules_in_force
+from tracker.reminders.outbox import count_by_status
+from tracker.reminders.rules import preview_due
+from tracker.reminders.time import london_date
+from tracker.reminders.tokens import opt_out, participant_from_token
+from tracker.web.access import require_role
+from tracker.web.fields import paginate
+
+bp = Blueprint("reminders", __name__, url_prefix="/dfe/reminders")
+bp.before_request(require_role(Role.DFE))
+
+links = Blueprint("reminder_links", __name__, url_prefix="/reminders")
+
+MESSAGES_PER_PAGE = 50
+PREVIEW_DAYS = 7
+PREVIEW_SHOWN = 200
+
+
+@bp.get("/")
+def rules():
+    programmes = db.session.scalars(sa.select(Programme).order_by(Programme.name)).all()
+    by_code = {code: rules_in_force(db.session, code) for code in RULE_CODES}
+    return render_template(
+        "reminders/rules.html",
+        programmes=programmes,
+        by_code=by_code,
+        counts=count_by_status(db.session),
+    )
+
+
+class OutboxFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET filter changes nothing
+
+    status = SelectField(
+        "Status",
+        default="",
+        choices={"": "Any status", **{s.value: s.value.capitalize() for s in OutboxStatus}},
+        widget=GovSelect(),
+    )
+    rule = SelectField(
+        "Reminder",
+        default="",
+        choices={"": "Any reminder", **{code: code.replace("-", " ") for code in RULE_CODES}},
+        widget=GovSelect(),
+    )
+    submit = SubmitField("Filter", widget=GovSubmitInput())
+
+
+@bp.get("/outbox")
+def outbox():
+    form = OutboxFilterForm(request.args)
+    query = sa.select(OutboxMessage).order_by(
+        OutboxMessage.created_dt.desc(), OutboxMessage.id.desc()
+    )
+    if request.args and not form.validate():
+        page = None
+    else:
+        if form.status.data:
+            query = query.where(OutboxMessage.status == OutboxStatus(form.status.data))
+        if form.rule.data:
+            query = query.where(OutboxMessage.rule_code == form.rule.data)
+        page = paginate(query, per_page=MESSAGES_PER_PAGE)
+    return render_template(
+        "reminders/outbox.html", form=form, page=page, counts=count_by_status(db.session)
+    )
+
+
+@bp.get("/preview")
+def preview():
+    due = preview_due(db.session, london_date(utcnow()), PREVIEW_DAYS)
+    db.session.rollback()
+    return render_template(
+        "reminders/preview.html", due=due[:PREVIEW_SHOWN], total=len(due), days=PREVIEW_DAYS
+    )
+
+
+class StopRemindersForm(FlaskForm):
+    submit = SubmitField("Stop these reminders", widget=GovSubmitInput())
+
+
+@links.route("/stop/<token>", methods=["GET", "POST"])
+def stop(token: str):
+    # A GET only asks: mail scanners follow links, and must not opt anyone out.
+    participant = participant_from_token(db.session, token)
+    if participant is None:
+        abort(404)
+    form = StopRemindersForm()
+    if form.validate_on_submit():
+        opt_out(db.session, participant)
+        db.session.commit()
+        return render_template("reminders/stopped.html")
+    return render_template(
+        "reminders/stop.html",
+        form=form,
+        already=participant.reminders_opted_out_dt is not None,
+    )
