@@ -96,3 +96,50 @@ def test_essential_emails_carry_no_stop_link_and_a_forged_link_is_refused(client
 
     assert "/reminders/stop/" not in session.scalar(sa.select(OutboxMessage.body))
     assert client.get("/reminders/stop/not-a-real-token").status_code == 404
+
+
+def test_dfe_changes_a_reminders_days_and_wording(client, session, dfe_user):
+    session.commit()
+    sign_in(client, dfe_user.email, PASSWORD)
+    url = "/dfe/reminders/npq-senco/no-progress"
+
+    saved = submit(
+        client,
+        url,
+        {
+            "days": "45",
+            "audience": ["participant", "provider"],
+            "subject": "Nothing recorded since ${last_progress_on}",
+            "body": "Dear ${recipient_name}, please tell your provider how you are getting on.",
+            "is_enabled": "yes",
+        },
+    )
+
+    assert saved.status_code == 302
+    rules = page(client.get("/dfe/reminders/"))
+    row = [
+        r
+        for r in rules.select("[data-rule='no-progress'] tbody tr")
+        if "National Professional Qualification" in text(r.select_one("th"))
+    ][0]
+    assert [text(c) for c in row.select("td")][:3] == [
+        "participant, provider",
+        "45",
+        "Nothing recorded since ${last_progress_on}",
+    ]
+
+
+def test_a_broken_reminder_is_refused_with_what_was_typed(client, session, dfe_user):
+    session.commit()
+    sign_in(client, dfe_user.email, PASSWORD)
+
+    response = submit(
+        client,
+        "/dfe/reminders/npq-senco/no-progress",
+        {"days": "-3", "subject": "Hello", "body": "Costs ${", "is_enabled": "maybe"},
+    )
+
+    assert response.status_code == 200
+    assert len(page(response).select(".govuk-error-summary__list li")) == 3
+    assert page(response).select_one("textarea[name=body]").text == "Costs ${"
+    assert client.get("/dfe/reminders/npq-senco/not-a-rule").status_code == 404

@@ -2,21 +2,40 @@
 a participant stops non-essential reminders through the link in each email."""
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovSelect, GovSubmitInput
-from wtforms import SelectField, SubmitField
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxesInput,
+    GovRadioInput,
+    GovSelect,
+    GovSubmitInput,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import (
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from tracker.errors import DomainError
 from tracker.extensions import db
 from tracker.models import OutboxMessage, OutboxStatus, Programme, Role
 from tracker.models.base import utcnow
-from tracker.reminders.defaults import RULE_CODES, rules_in_force
+from tracker.reminders.defaults import AUDIENCES, RULE_CODES, change_rule, rule_for, rules_in_force
 from tracker.reminders.outbox import count_by_status
 from tracker.reminders.rules import preview_due
 from tracker.reminders.time import london_date
 from tracker.reminders.tokens import opt_out, participant_from_token
 from tracker.web.access import require_role
 from tracker.web.fields import paginate
+from tracker.web.forms import show_domain_error
 
 bp = Blueprint("reminders", __name__, url_prefix="/dfe/reminders")
 bp.before_request(require_role(Role.DFE))
@@ -107,3 +126,75 @@ def stop(token: str):
         form=form,
         already=participant.reminders_opted_out_dt is not None,
     )
+
+
+class RuleForm(FlaskForm):
+    days = IntegerField(
+        "Days",
+        description="How many days before or after, or how often, as the rule says.",
+        validators=[Optional(), NumberRange(min=0, max=366, message="Enter days from 0 to 366")],
+        widget=GovTextInput(),
+    )
+    audience = SelectMultipleField(
+        "Who is told",
+        choices={a: a.replace("-", " ").capitalize() for a in AUDIENCES},
+        validators=[InputRequired(message="Choose who is told")],
+        widget=GovCheckboxesInput(),
+    )
+    subject = StringField(
+        "Subject",
+        validators=[InputRequired(message="Enter the subject"), Length(max=200)],
+        widget=GovTextInput(),
+    )
+    body = TextAreaField(
+        "Wording",
+        description="Placeholders such as ${recipient_name} are filled in when it is sent.",
+        validators=[InputRequired(message="Enter the wording"), Length(max=5000)],
+        widget=GovTextArea(),
+    )
+    is_enabled = RadioField(
+        "Send this reminder",
+        choices={"yes": "Yes", "no": "No"},
+        validators=[InputRequired(message="Choose whether to send this reminder")],
+        widget=GovRadioInput(),
+    )
+    submit = SubmitField("Save the reminder", widget=GovSubmitInput())
+
+
+@bp.route("/<programme_code>/<code>", methods=["GET", "POST"])
+def change(programme_code: str, code: str):
+    programme = db.session.scalar(sa.select(Programme).where(Programme.code == programme_code))
+    if programme is None or code not in RULE_CODES:
+        abort(404)
+    rule = rule_for(db.session, programme, code)
+    form = RuleForm(
+        data={
+            "days": rule.days if rule.days is not None else rule.day_of_period,
+            "audience": list(rule.audience),
+            "subject": rule.subject,
+            "body": rule.body,
+            "is_enabled": "yes" if rule.is_enabled else "no",
+        }
+    )
+    if form.validate_on_submit():
+        number = "day_of_period" if rule.day_of_period is not None else "days"
+        try:
+            change_rule(
+                db.session,
+                programme,
+                code,
+                by=current_user,
+                audience=form.audience.data,
+                subject=form.subject.data,
+                body=form.body.data,
+                is_enabled=form.is_enabled.data == "yes",
+                **({number: form.days.data} if form.days.data is not None else {}),
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error, default_field="body")
+        else:
+            db.session.commit()
+            flash(f"{code.replace('-', ' ').capitalize()} on {programme.name} saved")
+            return redirect(url_for("reminders.rules"))
+    return render_template("reminders/change.html", form=form, programme=programme, rule=rule)
