@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test lint format db demo clean
+.PHONY: install run test lint format db demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ format: install
 
 test: lint
 	$(BIN)/pytest
+
+# The full benchmark run (10k and 100k enrolments, SQLite and PostgreSQL at 127.0.0.1:5432):
+# builds and caches the data sets in bench/.data/ and PostgreSQL, then writes BENCHMARKS.md.
+# A tiny run of the same harness is part of `make test` (tests/test_bench_smoke.py).
+bench: install
+	$(BIN)/python -m bench.run --size 10k,100k --db both
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

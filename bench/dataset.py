@@ -1,0 +1,279 @@
+"""Benchmark data sets, built once and cached under ``bench/.data/`` (SQLite) or as
+PostgreSQL databases ``bench_<size>``.
+
+* ``small`` and ``10k`` are the demo generator (``tracker.demo.load_demo``) at scale 0.02
+  and 1.0: every claim and declaration went through the place ledger.
+* ``100k`` is **demo data replicated**: the 10k set cloned ten times with set-based SQL
+  (``INSERT ... SELECT`` with id offsets for cohorts, participants, claims and declarations).
+  Settings and providers are shared by the copies, so the caps that count across cohorts
+  (provider allocations, programme targets, places per setting, programme-wide region
+  quotas) are multiplied by the number of copies: no cap is exceeded (checked after the
+  build by ``over_cap``).
+
+A run never changes a cached set: it works on a copy (a file copy on SQLite, ``CREATE
+DATABASE ... TEMPLATE`` on PostgreSQL) and drops the copy afterwards.
+"""
+
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "bench" / ".data"
+PG_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+SECRET_KEY = "bench-secret-key"  # noqa: S105  (a local, throw-away benchmark database)
+
+# size -> (demo scale, copies of the demo)
+SIZES = {"small": (0.02, 1), "10k": (1.0, 1), "100k": (1.0, 10)}
+
+
+def app_for(url: str):
+    from tracker import create_app
+    from tracker.config import DevelopmentConfig
+
+    config = {k: getattr(DevelopmentConfig, k) for k in dir(DevelopmentConfig) if k.isupper()}
+    config.update(SQLALCHEMY_DATABASE_URI=url, SECRET_KEY=SECRET_KEY)
+    return create_app(config)
+
+
+def _pg(name: str) -> str:
+    base = sa.make_url(PG_ADMIN.replace("postgresql://", "postgresql+psycopg://", 1))
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def _pg_admin(sql: str) -> None:
+    engine = sa.create_engine(_pg("postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(sql))
+    engine.dispose()
+
+
+def _pg_exists(name: str) -> bool:
+    engine = sa.create_engine(_pg("postgres"))
+    with engine.connect() as conn:
+        found = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+    engine.dispose()
+    return bool(found)
+
+
+def cached_url(db: str, size: str) -> str:
+    if db == "sqlite":
+        return f"sqlite:///{DATA / f'{size}.sqlite3'}"
+    return _pg(f"bench_{size}")
+
+
+def _is_built(db: str, size: str) -> bool:
+    if db == "sqlite":
+        return (DATA / f"{size}.sqlite3.done").exists()
+    if not _pg_exists(f"bench_{size}"):
+        return False
+    engine = sa.create_engine(cached_url(db, size))
+    with engine.connect() as conn:
+        done = conn.scalar(
+            sa.text(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'bench_done'"
+            )
+        )
+    engine.dispose()
+    return bool(done)
+
+
+def _mark_built(db: str, size: str, url: str) -> None:
+    if db == "sqlite":
+        (DATA / f"{size}.sqlite3.done").write_text("built\n")
+        return
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE bench_done (built_at TEXT)"))
+    engine.dispose()
+
+
+def _fresh(db: str, size: str) -> str:
+    url = cached_url(db, size)
+    if db == "sqlite":
+        DATA.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm", ".done"):
+            Path(f"{DATA / f'{size}.sqlite3'}{suffix}").unlink(missing_ok=True)
+    else:
+        _pg_admin(f'DROP DATABASE IF EXISTS "bench_{size}" WITH (FORCE)')
+        _pg_admin(f'CREATE DATABASE "bench_{size}"')
+    return url
+
+
+def ensure(db: str, size: str, echo=print) -> str:
+    """Build the data set unless it is cached; return the cached database's URL."""
+    if _is_built(db, size):
+        return cached_url(db, size)
+    scale, copies = SIZES[size]
+    started = time.monotonic()
+    if copies == 1:
+        url = _fresh(db, size)
+        _load_demo(url, scale, echo)
+    else:
+        source = ensure(db, "10k", echo)
+        url = _fresh(db, size)
+        if db == "sqlite":
+            shutil.copyfile(source.removeprefix("sqlite:///"), url.removeprefix("sqlite:///"))
+        else:
+            _pg_admin(f'DROP DATABASE IF EXISTS "bench_{size}" WITH (FORCE)')
+            _pg_admin(f'CREATE DATABASE "bench_{size}" TEMPLATE "bench_10k"')
+            engine = sa.create_engine(url)
+            with engine.begin() as conn:
+                conn.execute(sa.text("DROP TABLE bench_done"))
+            engine.dispose()
+        replicate(url, copies)
+    problems = over_cap(url)
+    if problems:
+        raise RuntimeError(f"{db} {size}: caps exceeded after the build: {problems}")
+    _mark_built(db, size, url)
+    echo(f"built {db} {size} in {time.monotonic() - started:.0f}s")
+    return url
+
+
+def _load_demo(url: str, scale: float, echo) -> None:
+    from flask_migrate import upgrade
+
+    from tracker.demo import load_demo
+    from tracker.extensions import db
+
+    app = app_for(url)
+    with app.app_context():
+        upgrade()
+        load_demo(db.session, scale=scale, seed=2023, echo=echo)
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _columns(conn, table: str) -> list[str]:
+    return [c["name"] for c in sa.inspect(conn).get_columns(table)]
+
+
+def replicate(url: str, copies: int) -> None:
+    """Clone the demo ``copies - 1`` more times with INSERT ... SELECT (demo data replicated)."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        offs = {
+            t: conn.scalar(sa.text(f"SELECT coalesce(max(id), 0) FROM {t}"))  # noqa: S608
+            for t in ("cohorts", "participants", "claims", "declarations")
+        }
+        seq = conn.scalar(sa.text("SELECT coalesce(max(ledger_seq), 0) FROM programmes"))
+        cols = {t: _columns(conn, t) for t in offs}
+        for k in range(1, copies):
+
+            def copy(table: str, override: dict[str, str], k=k) -> None:
+                names = cols[table]
+                exprs = [override.get(c, c) for c in names]
+                conn.execute(
+                    sa.text(
+                        f"INSERT INTO {table} ({', '.join(names)}) "  # noqa: S608
+                        f"SELECT {', '.join(exprs)} FROM {table} WHERE id <= {offs[table]}"
+                    )
+                )
+
+            copy("cohorts", {"id": f"id + {k * offs['cohorts']}", "name": f"name || ' #{k}'"})
+            copy(
+                "participants",
+                {
+                    "id": f"id + {k * offs['participants']}",
+                    "email": f"'c{k}.' || email",
+                    "trn": "NULL",
+                },
+            )
+            copy(
+                "claims",
+                {
+                    "id": f"id + {k * offs['claims']}",
+                    "cohort_id": f"cohort_id + {k * offs['cohorts']}",
+                    "participant_id": f"participant_id + {k * offs['participants']}",
+                    "queue_seq": f"queue_seq + {k * seq}",
+                    "created_by_id": "NULL",
+                },
+            )
+            copy(
+                "declarations",
+                {
+                    "id": f"id + {k * offs['declarations']}",
+                    "claim_id": f"claim_id + {k * offs['claims']}",
+                },
+            )
+        # Caps over several cohorts grow with the copies; each cohort keeps its own places.
+        times = {"n": copies, "extra": (copies - 1) * seq}
+        for statement in (
+            "UPDATE allocations SET places = places * :n",
+            "UPDATE programme_targets SET places = places * :n",
+            "UPDATE programmes SET places_per_setting = places_per_setting * :n,"
+            " ledger_seq = ledger_seq + :extra",
+            "UPDATE region_quotas SET places = places * :n WHERE NOT per_cohort",
+        ):
+            conn.execute(sa.text(statement), times)
+        if engine.dialect.name == "postgresql":
+            for table in offs:  # the four table names above, never input
+                statement = (
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"  # noqa: S608
+                    f" (SELECT max(id) FROM {table}))"
+                )
+                conn.execute(sa.text(statement))
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("VACUUM ANALYZE"))
+    engine.dispose()
+
+
+OVER_CAP_CHECKS = {
+    "cohort": """
+        SELECT c.id FROM cohorts c JOIN claims k ON k.cohort_id = c.id AND k.holds_place
+        GROUP BY c.id, c.places HAVING count(*) > c.places""",
+    "allocation": """
+        SELECT a.id FROM allocations a
+        JOIN cohorts c ON c.provider_id = a.provider_id AND c.programme_id = a.programme_id
+        JOIN claims k ON k.cohort_id = c.id AND k.holds_place
+        GROUP BY a.id, a.places HAVING count(*) > a.places""",
+    "programme": """
+        SELECT p.id FROM programmes p JOIN claims k ON k.programme_id = p.id AND k.holds_place
+        GROUP BY p.id HAVING count(*) > (
+            SELECT t.places FROM programme_targets t
+            WHERE t.programme_id = p.id AND t.effective_on <= CURRENT_DATE
+            ORDER BY t.effective_on DESC, t.id DESC LIMIT 1)""",
+    "setting": """
+        SELECT k.setting_id FROM claims k JOIN programmes p ON p.id = k.programme_id
+        WHERE k.status IN ('funded', 'started') AND p.places_per_setting IS NOT NULL
+        GROUP BY k.setting_id, k.programme_id, p.places_per_setting
+        HAVING count(*) > p.places_per_setting""",
+}
+
+
+def over_cap(url: str) -> dict[str, int]:
+    """How many cohorts, allocations, programmes and settings hold more places than allowed."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        found = {
+            name: len(conn.execute(sa.text(sql)).all()) for name, sql in OVER_CAP_CHECKS.items()
+        }
+    engine.dispose()
+    return {name: n for name, n in found.items() if n}
+
+
+@contextmanager
+def working_copy(db: str, size: str, echo=print):
+    """A throw-away copy of the cached data set, dropped afterwards; yields its URL."""
+    source = ensure(db, size, echo)
+    if db == "sqlite":
+        path = DATA / f"run-{size}-{os.getpid()}.sqlite3"
+        shutil.copyfile(source.removeprefix("sqlite:///"), path)
+        try:
+            yield f"sqlite:///{path}"
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+    else:
+        name = f"bench_run_{size}_{os.getpid()}"
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "bench_{size}"')
+        try:
+            yield _pg(name)
+        finally:
+            _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
