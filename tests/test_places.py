@@ -513,3 +513,11 @@ def test_a_batch_with_bad_entries_reports_every_one_and_claims_nothing(session):
     }
     assert "appears more than once" in refused.value.errors[4].message
     assert session.scalar(sa.select(sa.func.count()).select_from(Claim)) == 1
+
+
+def test_hidden_nul_characters_are_refused_not_stored(session):
+    cohort = factories.create_cohort(session, places=5)
+
+    with pytest.raises(DomainError, match="hidden characters") as error:
+        claim(session, cohort, email="nul\x00@example.com")
+    assert error.value.field == "email"

@@ -43,6 +43,10 @@ class Person:
     @classmethod
     def clean(cls, *, full_name: str, email: str, trn: str | None = None) -> "Person":
         """Check and normalise what was typed; DomainError names the field that is wrong."""
+        for name, value in (("full_name", full_name), ("email", email), ("trn", trn)):
+            # PostgreSQL cannot store a NUL character in text: refuse it as bad input.
+            if value and "\x00" in value:
+                raise DomainError("Remove the hidden characters from this entry", field=name)
         full_name = " ".join((full_name or "").split())
         if not full_name:
             raise DomainError("Enter the participant's full name", field="full_name")
