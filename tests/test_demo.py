@@ -294,3 +294,16 @@ def test_demo_command_prints_the_sign_ins_and_runs_again_harmlessly(runner, sess
     assert "already loaded" in second.output
     assert "provider@demo.example" in second.output
     assert session.scalar(sa.select(sa.func.count()).select_from(Claim)) == claims
+
+
+def test_the_demo_leaves_nothing_to_send_about_its_simulated_past(session):
+    import sqlalchemy as sa
+
+    from tracker.demo import load_demo
+    from tracker.models import OutboxMessage, OutboxStatus
+
+    load_demo(session, scale=0.02, echo=lambda _message: None)
+
+    statuses = set(session.scalars(sa.select(OutboxMessage.status).distinct()))
+    assert OutboxStatus.CANCELLED in statuses  # places were offered from waiting lists
+    assert OutboxStatus.QUEUED not in statuses

@@ -43,6 +43,8 @@ from tracker.models import (
     CohortStatus,
     Declaration,
     LocalAuthority,
+    OutboxMessage,
+    OutboxStatus,
     Participant,
     Programme,
     ProgrammeTarget,
@@ -578,6 +580,13 @@ class _DemoLoader:
                     self._run_cohort(plan, plans, bar)
         self._say("Dating the claims and declarations")
         self._backdate()
+        # The places offered above were offered in the demo's simulated past: nobody is to
+        # be told of them now, so they stay in the outbox as not sent.
+        self.session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.QUEUED)
+            .values(status=OutboxStatus.CANCELLED, last_error="Demo data: offered in the past")
+        )
         # Last of all, so that a load that stops part way is never taken for a finished one.
         for user in self.users.values():
             user.is_active = True
