@@ -1,4 +1,4 @@
-"""How claims stand: milestones declared, places on the waiting list, counts by status.
+"""How claims stand: milestones declared and counts by status (waiting positions: places).
 
 Each function answers for many claims with one query, so a list of claims costs the same
 number of queries however long it is.
@@ -39,33 +39,6 @@ def milestones_declared(session: Session, claim_ids: list[int]) -> dict[int, int
         .where(Declaration.claim_id.in_(claim_ids), Declaration.voided_dt.is_(None))
         .group_by(Declaration.claim_id)
     )
-    return dict(rows.all())
-
-
-def waiting_positions(session: Session, claims: list[Claim]) -> dict[int, int]:
-    """Each waiting claim's place on its cohort's waiting list (1 is next).
-
-    The order is the ledger's (``places.waiting_position``): priority claims first, then
-    the order in which claims were made.
-    """
-    cohort_ids = {c.cohort_id for c in claims if c.status == ClaimStatus.WAITING}
-    if not cohort_ids:
-        return {}
-    position = (
-        sa.func.row_number()
-        .over(
-            partition_by=Claim.cohort_id,
-            order_by=[Claim.is_priority.desc(), Claim.queue_seq, Claim.id],
-        )
-        .label("position")
-    )
-    ranked = (
-        sa.select(Claim.id, position)
-        .where(Claim.cohort_id.in_(sorted(cohort_ids)), Claim.status == ClaimStatus.WAITING)
-        .subquery()
-    )
-    wanted = [c.id for c in claims if c.status == ClaimStatus.WAITING]
-    rows = session.execute(sa.select(ranked.c.id, ranked.c.position).where(ranked.c.id.in_(wanted)))
     return dict(rows.all())
 
 

@@ -621,20 +621,33 @@ def move_claim(
     return LedgerOutcome(claim, [c for c in promoted if c is not claim])
 
 
+def waiting_positions(session: Session, claims: list[Claim]) -> dict[int, int]:
+    """Each waiting claim's place on its cohort's waiting list (1 is next), in one query.
+
+    The order is the one ``fund_waiting_claims`` funds in: priority regions first, then
+    the order of claims.
+    """
+    wanted = [c.id for c in claims if c.status == ClaimStatus.WAITING]
+    if not wanted:
+        return {}
+    cohort_ids = sorted({c.cohort_id for c in claims if c.status == ClaimStatus.WAITING})
+    position = (
+        sa.func.row_number()
+        .over(
+            partition_by=Claim.cohort_id,
+            order_by=[Claim.is_priority.desc(), Claim.queue_seq, Claim.id],
+        )
+        .label("position")
+    )
+    ranked = (
+        sa.select(Claim.id, position)
+        .where(Claim.cohort_id.in_(cohort_ids), Claim.status == ClaimStatus.WAITING)
+        .subquery()
+    )
+    rows = session.execute(sa.select(ranked.c.id, ranked.c.position).where(ranked.c.id.in_(wanted)))
+    return dict(rows.all())
+
+
 def waiting_position(session: Session, claim: Claim) -> int | None:
     """Return the claim's place on its cohort's waiting list (1 is next), or None if not waiting."""
-    if claim.status != ClaimStatus.WAITING:
-        return None
-    earlier = Claim.queue_seq < claim.queue_seq
-    if claim.is_priority:
-        ahead_of_claim = sa.and_(Claim.is_priority.is_(True), earlier)
-    else:
-        ahead_of_claim = sa.or_(Claim.is_priority.is_(True), earlier)
-    ahead = session.scalar(
-        sa.select(sa.func.count()).where(
-            Claim.cohort_id == claim.cohort_id,
-            Claim.status == ClaimStatus.WAITING,
-            ahead_of_claim,
-        )
-    )
-    return ahead + 1
+    return waiting_positions(session, [claim]).get(claim.id)

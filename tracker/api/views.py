@@ -55,7 +55,7 @@ from tracker.models import (
     Provider,
     Setting,
 )
-from tracker.places import current_target, waiting_position
+from tracker.places import current_target, waiting_position, waiting_positions
 from tracker.uptake import programme_uptake
 
 logger = logging.getLogger(__name__)
@@ -138,13 +138,13 @@ def _present_cohorts(rows: list[Cohort]) -> list[dict]:
     ]
 
 
-def _present_enrolment(claim: Claim) -> dict:
+def _present_enrolment(claim: Claim, position: int | None) -> dict:
     return {
         "id": claim.id,
         "cohort": claim.cohort_id,
         "programme": claim.programme.code,
         "status": claim.status.value,
-        "waiting_position": waiting_position(db.session, claim),
+        "waiting_position": position,
         "waiting_reason": claim.waiting_reason,
         "participant": {
             "full_name": claim.participant.full_name,
@@ -390,7 +390,8 @@ def claim_place(data, cohort_id):
         by=current_user(),
     )
     location = url_for("api.get_enrolment", enrolment_id=outcome.claim.id)
-    return _present_enrolment(outcome.claim), {"Location": location}
+    claim = outcome.claim
+    return _present_enrolment(claim, waiting_position(db.session, claim)), {"Location": location}
 
 
 # -- enrolments --------------------------------------------------------------------------
@@ -416,7 +417,12 @@ def list_enrolments(args):
     if "status" in args:
         query = query.where(Claim.status == ClaimStatus(args["status"]))
     query = query.order_by(Claim.updated_dt, Claim.id)
-    return _page(query, args, lambda rows: [_present_enrolment(c) for c in rows])
+
+    def present(rows: list[Claim]) -> list[dict]:
+        positions = waiting_positions(db.session, rows)  # one query for the page
+        return [_present_enrolment(c, positions.get(c.id)) for c in rows]
+
+    return _page(query, args, present)
 
 
 @blp.route("/enrolments/<int:enrolment_id>", methods=["GET"])
@@ -424,7 +430,8 @@ def list_enrolments(args):
 @problems(404)
 def get_enrolment(enrolment_id):
     """Show an enrolment: its status, waiting position and declarations."""
-    return _present_enrolment(_enrolment_or_404(enrolment_id))
+    claim = _enrolment_or_404(enrolment_id)
+    return _present_enrolment(claim, waiting_position(db.session, claim))
 
 
 @blp.route("/enrolments/<int:enrolment_id>/declarations", methods=["POST"])
@@ -468,7 +475,7 @@ def withdraw(data, enrolment_id):
     """Withdraw the participant; a place not yet in training goes to the next waiting claim."""
     claim = _enrolment_or_404(enrolment_id)
     outcome = places.withdraw(db.session, claim, reason=data["reason"], by=current_user())
-    return _present_enrolment(outcome.claim)
+    return _present_enrolment(outcome.claim, waiting_position(db.session, outcome.claim))
 
 
 # -- uptake ------------------------------------------------------------------------------

@@ -90,9 +90,11 @@ def pagination_params(page, endpoint: str) -> dict:
     # Every value of every argument: a date filter sends its day, month and year boxes
     # under one name.
     args = request.args.to_dict(flat=False)
+    args.pop("page", None)
 
     def href(number: int) -> str:
-        return url_for(endpoint, **{**args, "page": number})
+        # The page's own view arguments too (a cohort's id), then its filters.
+        return url_for(endpoint, **(request.view_args or {}), **args, page=number)
 
     items = [
         {"number": n, "href": href(n), "current": n == page.page} if n else {"ellipsis": True}

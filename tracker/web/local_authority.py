@@ -19,10 +19,10 @@ from tracker.claim_progress import (
     STATUS_LABELS,
     milestones_declared,
     status_counts,
-    waiting_positions,
 )
 from tracker.extensions import db
 from tracker.models import Claim, ClaimStatus, Participant, Programme, Role, Setting
+from tracker.places import waiting_positions
 from tracker.web.access import require_role
 from tracker.web.fields import PlainText, long_date, paginate
 

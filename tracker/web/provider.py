@@ -26,6 +26,7 @@ from tracker.models import (
     Role,
     Setting,
 )
+from tracker.programmes import places_used_by_programme
 from tracker.web.access import require_role
 from tracker.web.forms import ConfirmForm, show_domain_error
 from tracker.web.provider_forms import (
@@ -101,27 +102,6 @@ def _page_number() -> int:
     return page if 1 <= page <= MAX_PAGE else 1
 
 
-def _pagination(page, endpoint: str, **view_args) -> dict:
-    """Link a page of results to its neighbours for govukPagination, keeping the filters.
-
-    The shared ``pagination_params`` cannot name a page's own view arguments (the cohort).
-    """
-    args = {k: v for k, v in request.args.to_dict().items() if k != "page"}
-
-    def href(number: int) -> str:
-        return url_for(endpoint, **view_args, **args, page=number)
-
-    items = [
-        {"number": n, "href": href(n), "current": n == page.page} if n else {"ellipsis": True}
-        for n in page.iter_pages(left_edge=1, left_current=1, right_current=2, right_edge=1)
-    ]
-    return {
-        "items": items,
-        "previous": {"href": href(page.prev_num)} if page.has_prev else None,
-        "next": {"href": href(page.next_num)} if page.has_next else None,
-    }
-
-
 def _counts(cohort_ids: list[int]) -> dict[int, tuple[int, int]]:
     """Funded places and waiting claims of each cohort."""
     if not cohort_ids:
@@ -148,17 +128,7 @@ def _allocations() -> list[dict]:
         .options(selectinload(Allocation.programme))
         .order_by(Programme.name)
     ).all()
-    # One query for every programme; programmes.places_used(provider_id=...) cannot build
-    # its join in SQLAlchemy 2.1 (reported).
-    used = dict(
-        db.session.execute(
-            sa.select(Claim.programme_id, sa.func.count())
-            .select_from(Claim)
-            .join(Cohort, Claim.cohort_id == Cohort.id)
-            .where(Cohort.provider_id == provider_id, Claim.holds_place.is_(True))
-            .group_by(Claim.programme_id)
-        ).all()
-    )
+    used = places_used_by_programme(db.session, provider_id=provider_id)
     return [
         {
             "programme": a.programme,
@@ -341,9 +311,8 @@ def cohort(cohort_id: int):
         "provider/cohort.html",
         cohort=cohort,
         page=page,
-        pagination=_pagination(page, "provider.cohort", cohort_id=cohort.id),
         claims=claims,
-        positions={c.id: places.waiting_position(db.session, c) for c in claims},
+        positions=places.waiting_positions(db.session, claims),
         last_declarations=_last_declarations([c.id for c in claims]),
         funded=funded,
         waiting=waiting,

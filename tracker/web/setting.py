@@ -18,7 +18,6 @@ from tracker.claim_progress import (
     CLAIM_ROW_LOADS,
     STATUS_LABELS,
     milestones_declared,
-    waiting_positions,
 )
 from tracker.cohort_finder import (
     CohortSearch,
@@ -30,6 +29,7 @@ from tracker.cohort_finder import (
 from tracker.errors import DomainError
 from tracker.extensions import db
 from tracker.models import Claim, ClaimStatus, Cohort, LocalAuthority, Participant, Region, Role
+from tracker.places import waiting_positions
 from tracker.web.access import require_role
 from tracker.web.fields import GovDateField, PlainText, long_date, paginate
 from tracker.web.forms import show_domain_error
