@@ -16,6 +16,7 @@ from tests.web.conftest import PASSWORD, create_account
 from tracker import places, progress
 from tracker.extensions import db
 from tracker.models import Claim, ClaimStatus, Role, SettingKind
+from tracker.web import page_cache
 
 TODAY = date.today()  # noqa: DTZ011
 _people = iter(range(1, 1_000_000))
@@ -326,13 +327,65 @@ def test_the_queries_a_page_makes_do_not_grow_with_the_data(dfe_client, session,
     assert dfe_client.get(url).status_code == 200  # warm: connections made, reference read
     # The tests share one session with the requests: start each request from a clean one.
     session.commit()
+    page_cache.parts().clear()  # count what working the figures out costs
     with counting_statements() as small:
         assert dfe_client.get(url).status_code == 200
 
     build(session, per_cohort=6, cohorts=3, la_codes=("201", "888", "330", "926", "380"))
     session.commit()
+    page_cache.parts().clear()
     with counting_statements() as large:
         assert dfe_client.get(url).status_code == 200
 
     assert session.scalar(sa.select(sa.func.count(Claim.id))) > 40
     assert len(large) == len(small), "\n".join(sorted(set(large) ^ set(small)))
+
+
+def funded_shown(client, url="/dashboard") -> int:
+    summary = page(client.get(url)).select_one("[data-programme=npq-senco]")
+    for row in summary.select(".govuk-summary-list__row"):
+        if text(row.select_one("dt")) == "Funded places":
+            return as_int(text(row.select_one("dd")).split()[0])
+    raise AssertionError("no funded places row")
+
+
+@pytest.mark.parametrize("url", ["/dashboard", "/dashboard/la/888"])
+def test_the_figures_are_kept_between_requests_until_the_data_changes(dfe_client, session, url):
+    build(session, per_cohort=3, la_codes=("888",))
+    first = funded_shown(dfe_client, url)
+    session.commit()
+
+    with counting_statements() as again:
+        assert funded_shown(dfe_client, url) == first
+    # Kept: the page asks only who is signed in, the programmes, the data version and
+    # (on a local page) the local authority.
+    assert len([s for s in again if s.lstrip().upper().startswith("SELECT")]) <= 4, again
+
+    # A claim made since shows on the next request, not a minute later.
+    npq = factories.programme(session, "npq-senco")
+    cohort = factories.create_cohort(session, prog=npq, places=5)
+    claim(session, cohort, la_code="888", kind=SettingKind.SCHOOL)
+    session.commit()
+    assert funded_shown(dfe_client, url) == first + 1
+
+
+def test_kept_figures_are_worked_out_again_after_a_minute(dfe_client, session, monkeypatch):
+    build(session, per_cohort=2)
+    session.commit()
+    assert dfe_client.get("/dashboard").status_code == 200
+    clock = page_cache.time.monotonic() + 60
+    monkeypatch.setattr(page_cache.time, "monotonic", lambda: clock)
+    with counting_statements() as later:
+        assert dfe_client.get("/dashboard").status_code == 200
+    assert len(later) > 10  # the figures were asked for again
+
+
+def test_different_filters_are_kept_apart(dfe_client, session):
+    build(session, per_cohort=2)
+    session.commit()
+    everything = page(dfe_client.get("/dashboard"))
+    only_npq = page(dfe_client.get("/dashboard?programme=npq-senco"))
+    assert everything.select("[data-programme=ey-senco-l3]")
+    assert not only_npq.select("[data-programme=ey-senco-l3]")
+    shown = text(only_npq.select_one("[data-filters-applied]"))
+    assert shown.startswith("Showing: SENCO National Professional Qualification")

@@ -1,5 +1,6 @@
 """Uptake dashboards: national for DfE, local for DfE and the local authority, with exports."""
 
+from collections.abc import Callable
 from datetime import date
 
 import sqlalchemy as sa
@@ -7,6 +8,8 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovSelect, GovSubmitInput
+from markupsafe import Markup
+from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import MultiDict
 from wtforms import DateField, SelectField, SubmitField
 from wtforms.validators import ValidationError
@@ -14,6 +17,7 @@ from wtforms.validators import ValidationError
 from tracker import exports, uptake
 from tracker.extensions import db
 from tracker.models import LocalAuthority, Programme, Role
+from tracker.web import page_cache
 from tracker.web.access import require_role
 from tracker.web.dashboard_tables import Dashboard, local_dashboard, national_dashboard
 
@@ -159,8 +163,19 @@ def _download_links(endpoint: str, **values):
     return links
 
 
-def _render(template: str, form: FilterForm, dashboard: Dashboard | None, **context):
-    return render_template(template, form=form, dashboard=dashboard, percent=_percent, **context)
+def _results(template: str, build: Callable[[date], Dashboard], *key, **context) -> Markup:
+    """The figures part of a dashboard page, kept between requests (see page_cache).
+
+    Its key is the page, the viewer's role, the filters exactly as sent and today's date
+    (projections and the target in force depend on the day), plus ``key``.
+    """
+    today = uptake.london_today()
+    filters = tuple(sorted(request.args.items(multi=True)))
+
+    def render() -> str:
+        return render_template(template, dashboard=build(today), percent=_percent, **context)
+
+    return page_cache.cached_part((template, current_user.role, filters, today, *key), render)
 
 
 def _percent(value: float | None) -> str:
@@ -170,8 +185,8 @@ def _percent(value: float | None) -> str:
 # -- national ------------------------------------------------------------------------------
 
 
-def _national(form: FilterForm, programmes: list[Programme]) -> Dashboard:
-    return national_dashboard(db.session, _scope(form, programmes), uptake.london_today())
+def _national(form: FilterForm, programmes: list[Programme], today: date) -> Dashboard:
+    return national_dashboard(db.session, _scope(form, programmes), today)
 
 
 @bp.get("")
@@ -182,16 +197,15 @@ def national():
         return redirect(url_for("dashboard.local", la_code=la_code, **request.args))
     programmes = _programmes()
     form = _filter_form(programmes)
-    if not form.validate():
-        return _render("dashboard/national.html", form, None, programmes=programmes)
-    return _render(
-        "dashboard/national.html",
-        form,
-        _national(form, programmes),
-        programmes=programmes,
-        filters=filter_description(form, programmes),
-        downloads=_download_links("dashboard.national_export"),
-    )
+    results = None
+    if form.validate():
+        results = _results(
+            "dashboard/_national_results.html",
+            lambda today: _national(form, programmes, today),
+            filters=filter_description(form, programmes),
+            downloads=_download_links("dashboard.national_export"),
+        )
+    return render_template("dashboard/national.html", form=form, results=results)
 
 
 @bp.get("/export/<table>.<kind>")
@@ -202,7 +216,7 @@ def national_export(table: str, kind: str):
     form = _filter_form(programmes)
     if not form.validate():
         abort(400)
-    dashboard = _national(form, programmes)
+    dashboard = _national(form, programmes, uptake.london_today())
     if table not in dashboard.tables:
         abort(404)
     described = filter_description(form, programmes)
@@ -220,7 +234,9 @@ def national_export(table: str, kind: str):
 
 def _local_authority_or_404(la_code: str) -> LocalAuthority:
     local_authority = db.session.scalar(
-        sa.select(LocalAuthority).where(LocalAuthority.la_code == la_code)
+        sa.select(LocalAuthority)
+        .where(LocalAuthority.la_code == la_code)
+        .options(joinedload(LocalAuthority.region))
     )
     if local_authority is None:
         abort(404)
@@ -231,9 +247,9 @@ def _local_authority_or_404(la_code: str) -> LocalAuthority:
     return local_authority
 
 
-def _local(form, programmes, local_authority) -> Dashboard:
+def _local(form, programmes, local_authority, today: date) -> Dashboard:
     scope = _scope(form, programmes, local_authority_id=local_authority.id)
-    return local_dashboard(db.session, scope, local_authority, uptake.london_today())
+    return local_dashboard(db.session, scope, local_authority, today)
 
 
 @bp.get("/la/<la_code>")
@@ -241,16 +257,19 @@ def local(la_code: str):
     local_authority = _local_authority_or_404(la_code)
     programmes = _programmes()
     form = _filter_form(programmes)
-    context = {"programmes": programmes, "local_authority": local_authority}
-    if not form.validate():
-        return _render("dashboard/local.html", form, None, **context)
-    return _render(
-        "dashboard/local.html",
-        form,
-        _local(form, programmes, local_authority),
-        filters=filter_description(form, programmes),
-        downloads=_download_links("dashboard.local_export", la_code=la_code),
-        **context,
+    results = None
+    if form.validate():
+        results = _results(
+            "dashboard/_local_results.html",
+            lambda today: _local(form, programmes, local_authority, today),
+            local_authority.id,
+            form=form,
+            local_authority=local_authority,
+            filters=filter_description(form, programmes),
+            downloads=_download_links("dashboard.local_export", la_code=la_code),
+        )
+    return render_template(
+        "dashboard/local.html", form=form, local_authority=local_authority, results=results
     )
 
 
@@ -261,7 +280,7 @@ def local_export(la_code: str, table: str, kind: str):
     form = _filter_form(programmes)
     if not form.validate():
         abort(400)
-    dashboard = _local(form, programmes, local_authority)
+    dashboard = _local(form, programmes, local_authority, uptake.london_today())
     if table not in dashboard.tables:
         abort(404)
     described = filter_description(form, programmes)
