@@ -15,7 +15,7 @@ from tests.browser import error_summary, heading, page, sign_in, text
 from tests.web.conftest import PASSWORD, create_account
 from tracker import places, progress
 from tracker.extensions import db
-from tracker.models import Claim, ClaimStatus, Role, SettingKind
+from tracker.models import Claim, ClaimStatus, CohortStatus, Role, SettingKind
 from tracker.web import page_cache
 
 TODAY = date.today()  # noqa: DTZ011
@@ -243,6 +243,36 @@ def test_the_local_dashboard_shows_the_area_its_region_and_england(dfe_client, s
     assert as_int(comparison["England"][4]) == session.scalar(sa.select(sa.func.count(Claim.id)))
     without = cells(html, "settings-without-a-claim")
     assert [r[1] for r in without] == [idle.urn]
+
+
+def test_cohorts_are_summed_by_programme_and_listed_in_full_as_a_download(dfe_client, session):
+    npq = factories.programme(session, "npq-senco")
+    full = factories.create_cohort(session, prog=npq, places=2)
+    for _ in range(3):
+        claim(session, full, kind=SettingKind.SCHOOL)  # 2 funded, 1 waiting
+    roomy = factories.create_cohort(session, prog=npq, places=5)
+    claim(session, roomy, kind=SettingKind.SCHOOL)
+    factories.create_cohort(session, prog=npq, places=4, status=CohortStatus.CLOSED)
+    factories.create_cohort(session, prog=npq, places=9, status=CohortStatus.CANCELLED)
+    ey = factories.create_cohort(session, prog=factories.programme(session, "ey-senco-l3"))
+    claim(session, ey)
+    session.commit()
+
+    html = page(dfe_client.get("/dashboard"))
+    summary = {r[0]: [as_int(v) for v in r[1:]] for r in cells(html, "cohort-summary")}
+    # Cohorts (not cancelled), open, open and full, with claims waiting, places, funded,
+    # places left in open cohorts, waiting.
+    assert summary["SENCO National Professional Qualification"] == [3, 2, 1, 1, 11, 3, 4, 1]
+    # The page does not list every cohort, which grows with the data: the download does.
+    assert not html.select("table[data-table=cohorts]")
+    listed = html.select_one("[data-cohort-list]")
+    assert "5 cohorts" in text(listed)
+    body = dfe_client.get(listed.select_one("a[href*='cohorts.csv']")["href"]).get_data(
+        as_text=True
+    )
+    rows = list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))
+    assert rows[0][:3] == ["Programme", "Provider", "Cohort"]
+    assert len(rows) == 1 + 5
 
 
 # -- exports ----------------------------------------------------------------------------------

@@ -163,19 +163,26 @@ def _download_links(endpoint: str, **values):
     return links
 
 
-def _results(template: str, build: Callable[[date], Dashboard], *key, **context) -> Markup:
-    """The figures part of a dashboard page, kept between requests (see page_cache).
+def _main(template: str, form: FilterForm, build: Callable[[date], Dashboard], *key, **context):
+    """A dashboard's main content: its filters and, when they are valid, its figures.
 
-    Its key is the page, the viewer's role, the filters exactly as sent and today's date
-    (projections and the target in force depend on the day), plus ``key``.
+    With valid filters it is kept between requests (see page_cache), under the page, the
+    viewer's role, the filters exactly as sent, today's date (projections and the target
+    in force depend on the day) and ``key``.
     """
     today = uptake.london_today()
+
+    def render(dashboard: Dashboard | None = None) -> str:
+        return render_template(
+            template, form=form, dashboard=dashboard, percent=_percent, **context
+        )
+
+    if not form.validate():
+        return Markup(render())  # noqa: S704  (a rendered template, escaped as it was made)
     filters = tuple(sorted(request.args.items(multi=True)))
-
-    def render() -> str:
-        return render_template(template, dashboard=build(today), percent=_percent, **context)
-
-    return page_cache.cached_part((template, current_user.role, filters, today, *key), render)
+    return page_cache.cached_part(
+        (template, current_user.role, filters, today, *key), lambda: render(build(today))
+    )
 
 
 def _percent(value: float | None) -> str:
@@ -197,15 +204,14 @@ def national():
         return redirect(url_for("dashboard.local", la_code=la_code, **request.args))
     programmes = _programmes()
     form = _filter_form(programmes)
-    results = None
-    if form.validate():
-        results = _results(
-            "dashboard/_national_results.html",
-            lambda today: _national(form, programmes, today),
-            filters=filter_description(form, programmes),
-            downloads=_download_links("dashboard.national_export"),
-        )
-    return render_template("dashboard/national.html", form=form, results=results)
+    main = _main(
+        "dashboard/_national_main.html",
+        form,
+        lambda today: _national(form, programmes, today),
+        filters=filter_description(form, programmes),
+        downloads=_download_links("dashboard.national_export"),
+    )
+    return render_template("dashboard/national.html", form=form, main=main)
 
 
 @bp.get("/export/<table>.<kind>")
@@ -257,19 +263,17 @@ def local(la_code: str):
     local_authority = _local_authority_or_404(la_code)
     programmes = _programmes()
     form = _filter_form(programmes)
-    results = None
-    if form.validate():
-        results = _results(
-            "dashboard/_local_results.html",
-            lambda today: _local(form, programmes, local_authority, today),
-            local_authority.id,
-            form=form,
-            local_authority=local_authority,
-            filters=filter_description(form, programmes),
-            downloads=_download_links("dashboard.local_export", la_code=la_code),
-        )
+    main = _main(
+        "dashboard/_local_main.html",
+        form,
+        lambda today: _local(form, programmes, local_authority, today),
+        local_authority.id,
+        local_authority=local_authority,
+        filters=filter_description(form, programmes),
+        downloads=_download_links("dashboard.local_export", la_code=la_code),
+    )
     return render_template(
-        "dashboard/local.html", form=form, local_authority=local_authority, results=results
+        "dashboard/local.html", form=form, local_authority=local_authority, main=main
     )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from tracker import disclosure, uptake
 from tracker.charts import Point, bar_chart, cumulative_chart
 from tracker.exports import Table
-from tracker.models import LocalAuthority, Programme
+from tracker.models import CohortStatus, LocalAuthority, Programme
 
 COUNT_HEADERS = ["Claimed", "Funded", "Started", "Completed", "Withdrawn", "Deferred", "Waiting"]
 
@@ -131,6 +131,86 @@ def _reasons_table(rows: list[uptake.ReasonRow], names: dict[str, str]) -> Table
             ]
         )
     return _numeric(table, 3)
+
+
+def _cohorts_table(cohorts: list[uptake.CohortRow], names: dict[str, str]) -> Table:
+    """Every cohort's places: a download, as it grows with the number of cohorts."""
+    table = Table(
+        "cohorts",
+        "Cohort places",
+        [
+            "Programme",
+            "Provider",
+            "Cohort",
+            "Starts",
+            "Status",
+            "Places",
+            "Funded",
+            "Places left",
+            "Waiting",
+        ],
+    )
+    for c in cohorts:
+        table.rows.append(
+            [
+                names.get(c.programme_code, c.programme_code),
+                c.provider_name,
+                c.name,
+                c.starts_on,
+                c.status.capitalize(),
+                c.places,
+                c.used,
+                c.left,
+                c.waiting,
+            ]
+        )
+    table.numeric = {5, 6, 7, 8}
+    return table
+
+
+def _cohort_summary_table(
+    cohorts: list[uptake.CohortRow], programmes: list[uptake.ProgrammeUptake]
+) -> Table:
+    """The cohorts of each programme in one row each: how many, their places and how full.
+
+    Cancelled cohorts are left out; places left count only in cohorts open for claims.
+    """
+    table = Table(
+        "cohort-summary",
+        "Cohort places by programme",
+        [
+            "Programme",
+            "Cohorts",
+            "Open for claims",
+            "Open and full",
+            "With claims waiting",
+            "Places",
+            "Funded",
+            "Places left in open cohorts",
+            "Waiting",
+        ],
+    )
+    for row in programmes:
+        mine = [
+            c
+            for c in cohorts
+            if c.programme_code == row.programme.code and c.status != CohortStatus.CANCELLED
+        ]
+        open_ = [c for c in mine if c.status == CohortStatus.OPEN]
+        table.rows.append(
+            [
+                row.programme.name,
+                len(mine),
+                len(open_),
+                sum(c.left <= 0 for c in open_),
+                sum(c.waiting > 0 for c in mine),
+                sum(c.places for c in mine),
+                sum(c.used for c in mine),
+                sum(max(c.left, 0) for c in open_),
+                sum(c.waiting for c in mine),
+            ]
+        )
+    return _numeric(table, 1)
 
 
 def _weekly_table(programme: Programme, weeks: list[uptake.Week], target: int | None) -> Table:
@@ -259,37 +339,9 @@ def national_dashboard(session: Session, scope: uptake.Scope, today: date) -> Da
         table.numeric = set(range(2, 9))
         tables[table.key] = table
 
-    table = Table(
-        "cohorts",
-        "Cohort places",
-        [
-            "Programme",
-            "Provider",
-            "Cohort",
-            "Starts",
-            "Status",
-            "Places",
-            "Funded",
-            "Places left",
-            "Waiting",
-        ],
-    )
-    for c in uptake.cohort_places(session, scope):
-        table.rows.append(
-            [
-                names.get(c.programme_code, c.programme_code),
-                c.provider_name,
-                c.name,
-                c.starts_on,
-                c.status.capitalize(),
-                c.places,
-                c.used,
-                c.left,
-                c.waiting,
-            ]
-        )
-    table.numeric = {5, 6, 7, 8}
-    tables[table.key] = table
+    cohorts = uptake.cohort_places(session, scope)
+    tables["cohorts"] = _cohorts_table(cohorts, names)
+    tables["cohort-summary"] = _cohort_summary_table(cohorts, rows)
 
     regions = uptake.by_region(session, scope)
     tables["regions"] = _area_table("regions", "Uptake by region", "Region", regions)

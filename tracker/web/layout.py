@@ -85,6 +85,22 @@ def layout_context() -> dict:
 
 
 @bp.app_template_global()
+def rendered_once(name: str, macro, *args):
+    """Render a part of the layout that is the same on every page once, and reuse it.
+
+    For the header, phase banner and footer: GOV.UK Frontend's macros for them take a
+    large share of rendering a page, yet their output changes only with the address the
+    application is served under. ``args`` must be the part's only inputs.
+    """
+    kept = current_app.extensions.setdefault("rendered_once", {})
+    key = (name, request.script_root, *args)
+    part = kept.get(key)
+    if part is None:
+        part = kept[key] = macro(*args)
+    return part
+
+
+@bp.app_template_global()
 def pagination_params(page, endpoint: str) -> dict:
     """Link a Flask-SQLAlchemy page of results to its neighbours, for govukPagination."""
     # Every value of every argument: a date filter sends its day, month and year boxes
