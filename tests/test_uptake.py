@@ -131,6 +131,34 @@ def test_the_figures_agree_with_a_direct_count_in_the_database(session):
     assert reasons == {("withdrawn", "=HYPERLINK(bad)"): 1, ("withdrawn", "Changed role"): 1}
 
 
+def test_a_setting_with_claims_on_two_programmes_is_one_setting_reached(session):
+    ey = factories.programme(session, "ey-senco-l3")
+    npq = factories.programme(session, "npq-senco")
+    # Eligibility is DfE's to change: let one setting claim on both programmes.
+    npq.eligible_setting_kinds = [*npq.eligible_setting_kinds, SettingKind.GROUP_BASED.value]
+    nursery = factories.create_setting(session, kind=SettingKind.GROUP_BASED, la_code="888")
+    for n, prog in enumerate([ey, ey, npq]):
+        cohort = factories.create_cohort(session, prog=prog, places=5)
+        places.claim_place(
+            session, cohort, full_name=f"Staff {n}", email=f"staff{n}@example.com", setting=nursery
+        )
+    _claims(session, factories.create_cohort(session, prog=ey, places=5), 2, la_code="888")
+
+    areas = uptake.area_figures(session)
+    for rows in (
+        uptake.by_region(session, counts=areas),
+        uptake.by_local_authority(session, counts=areas),
+        uptake.by_setting_kind(session, counts=areas),
+    ):
+        reached = {r.key: r.figures for r in rows if r.figures.claimed}
+        # Three settings made claims: the nursery (three claims, two programmes) and two more.
+        assert sum(f.settings_claiming for f in reached.values()) == 3
+        assert sum(f.claimed for f in reached.values()) == 5
+    per_programme = {r.programme.code: r for r in uptake.programme_uptake(session)}
+    assert per_programme["ey-senco-l3"].settings_claiming == 3
+    assert per_programme["npq-senco"].settings_claiming == 1
+
+
 def test_claims_are_counted_by_the_london_date_they_were_made(session):
     ey = factories.programme(session, "ey-senco-l3")
     cohort = factories.create_cohort(session, prog=ey, places=10)

@@ -131,6 +131,13 @@ class Figures:
 
 
 FIGURE_NAMES = tuple(f.name for f in fields(Figures))
+
+
+def _add(a: Figures, b: Figures) -> Figures:
+    """The figures of two sets of claims with no setting in common (settings_claiming adds up)."""
+    return Figures(**{name: getattr(a, name) + getattr(b, name) for name in FIGURE_NAMES})
+
+
 _ENDED = (ClaimStatus.WITHDRAWN, ClaimStatus.DEFERRED)
 
 
@@ -267,18 +274,44 @@ class AreaRow:
         return self.figures.settings_claiming / self.settings if self.settings else None
 
 
-def by_region(session: Session, scope: Scope = Scope()) -> list[AreaRow]:
-    """Return figures for each of England's regions, and for claims with no known area."""
-    counts = dict(
-        (row.region_id, _figures(row))
+def area_figures(session: Session, scope: Scope = Scope()) -> dict[tuple, Figures]:
+    """Figures by the local authority a claim counts in and its setting's kind, in one scan.
+
+    Regions, local authorities and kinds of setting are unions of these groups, and a
+    setting is in one area and of one kind, so every figure, settings claiming included,
+    adds up from them (``_add``).
+    """
+    return {
+        (row.local_authority_id, row.kind): _figures(row)
         for row in session.execute(
-            sa.select(LocalAuthority.region_id, *_figure_columns())
+            sa.select(Claim.local_authority_id, Setting.kind, *_figure_columns())
             .select_from(Claim)
-            .outerjoin(LocalAuthority, Claim.local_authority_id == LocalAuthority.id)
+            .outerjoin(Setting, Claim.setting_id == Setting.id)
             .where(*scope.conditions())
-            .group_by(LocalAuthority.region_id)
+            .group_by(Claim.local_authority_id, Setting.kind)
         )
-    )
+    }
+
+
+def _sum_by(counts: dict[tuple, Figures], key) -> dict:
+    summed: dict = {}
+    for group, figures in counts.items():
+        k = key(group)
+        summed[k] = _add(summed[k], figures) if k in summed else figures
+    return summed
+
+
+def by_region(
+    session: Session, scope: Scope = Scope(), counts: dict[tuple, Figures] | None = None
+) -> list[AreaRow]:
+    """Return figures for each of England's regions, and for claims with no known area.
+
+    ``counts`` are ``area_figures`` for the same scope, when already read.
+    """
+    if counts is None:
+        counts = area_figures(session, scope)
+    region_of = dict(session.execute(sa.select(LocalAuthority.id, LocalAuthority.region_id)).all())
+    by_region_id = _sum_by(counts, lambda group: region_of.get(group[0]))
     settings = dict(
         session.execute(
             sa.select(LocalAuthority.region_id, sa.func.count(Setting.id))
@@ -288,25 +321,28 @@ def by_region(session: Session, scope: Scope = Scope()) -> list[AreaRow]:
     )
     rows = [
         AreaRow(
-            region.id, region.name, counts.get(region.id, Figures()), settings.get(region.id, 0)
+            region.id,
+            region.name,
+            by_region_id.get(region.id, Figures()),
+            settings.get(region.id, 0),
         )
         for region in session.scalars(sa.select(Region).order_by(Region.name))
     ]
-    if None in counts:
-        rows.append(AreaRow(None, NOT_KNOWN, counts[None]))
+    if None in by_region_id:
+        rows.append(AreaRow(None, NOT_KNOWN, by_region_id[None]))
     return rows
 
 
-def by_local_authority(session: Session, scope: Scope = Scope()) -> list[AreaRow]:
-    """Return figures for each local authority (in scope), and for claims with no known area."""
-    counts = {
-        row.local_authority_id: _figures(row)
-        for row in session.execute(
-            sa.select(Claim.local_authority_id, *_figure_columns())
-            .where(*scope.conditions())
-            .group_by(Claim.local_authority_id)
-        )
-    }
+def by_local_authority(
+    session: Session, scope: Scope = Scope(), counts: dict[tuple, Figures] | None = None
+) -> list[AreaRow]:
+    """Return figures for each local authority (in scope), and for claims with no known area.
+
+    ``counts`` are ``area_figures`` for the same scope, when already read.
+    """
+    if counts is None:
+        counts = area_figures(session, scope)
+    by_la = _sum_by(counts, lambda group: group[0])
     settings = dict(
         session.execute(
             sa.select(Setting.local_authority_id, sa.func.count())
@@ -324,26 +360,24 @@ def by_local_authority(session: Session, scope: Scope = Scope()) -> list[AreaRow
     if scope.region_id is not None:
         query = query.where(LocalAuthority.region_id == scope.region_id)
     rows = [
-        AreaRow(la_code, name, counts.get(la_id, Figures()), settings.get(la_id, 0), region)
+        AreaRow(la_code, name, by_la.get(la_id, Figures()), settings.get(la_id, 0), region)
         for la_id, la_code, name, region in session.execute(query)
     ]
-    if None in counts:
-        rows.append(AreaRow(None, NOT_KNOWN, counts[None]))
+    if None in by_la:
+        rows.append(AreaRow(None, NOT_KNOWN, by_la[None]))
     return rows
 
 
-def by_setting_kind(session: Session, scope: Scope = Scope()) -> list[AreaRow]:
-    """Return figures for each kind of setting; claims with no setting (EP trainees) last."""
-    counts = {
-        row.kind: _figures(row)
-        for row in session.execute(
-            sa.select(Setting.kind, *_figure_columns())
-            .select_from(Claim)
-            .outerjoin(Setting, Claim.setting_id == Setting.id)
-            .where(*scope.conditions())
-            .group_by(Setting.kind)
-        )
-    }
+def by_setting_kind(
+    session: Session, scope: Scope = Scope(), counts: dict[tuple, Figures] | None = None
+) -> list[AreaRow]:
+    """Return figures for each kind of setting; claims with no setting (EP trainees) last.
+
+    ``counts`` are ``area_figures`` for the same scope, when already read.
+    """
+    if counts is None:
+        counts = area_figures(session, scope)
+    by_kind = _sum_by(counts, lambda group: group[1])
     settings = dict(
         session.execute(
             sa.select(Setting.kind, sa.func.count())
@@ -352,11 +386,11 @@ def by_setting_kind(session: Session, scope: Scope = Scope()) -> list[AreaRow]:
         ).all()
     )
     rows = [
-        AreaRow(kind.value, kind.label, counts.get(kind, Figures()), settings.get(kind, 0))
+        AreaRow(kind.value, kind.label, by_kind.get(kind, Figures()), settings.get(kind, 0))
         for kind in SettingKind
     ]
-    if None in counts:
-        rows.append(AreaRow(None, "No setting (recruited by a provider)", counts[None]))
+    if None in by_kind:
+        rows.append(AreaRow(None, "No setting (recruited by a provider)", by_kind[None]))
     return rows
 
 

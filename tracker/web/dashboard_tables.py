@@ -343,7 +343,8 @@ def national_dashboard(session: Session, scope: uptake.Scope, today: date) -> Da
     tables["cohorts"] = _cohorts_table(cohorts, names)
     tables["cohort-summary"] = _cohort_summary_table(cohorts, rows)
 
-    regions = uptake.by_region(session, scope)
+    areas = uptake.area_figures(session, scope)
+    regions = uptake.by_region(session, scope, areas)
     tables["regions"] = _area_table("regions", "Uptake by region", "Region", regions)
     dashboard.region_chart = bar_chart(
         chart_id="chart-regions",
@@ -353,7 +354,7 @@ def national_dashboard(session: Session, scope: uptake.Scope, today: date) -> Da
         + ".",
         bars=[(r.name, r.figures.funded) for r in regions],
     )
-    local_authorities = uptake.by_local_authority(session, scope)
+    local_authorities = uptake.by_local_authority(session, scope, areas)
     tables["local-authorities"] = _area_table(
         "local-authorities",
         "Uptake by local authority",
@@ -369,7 +370,7 @@ def national_dashboard(session: Session, scope: uptake.Scope, today: date) -> Da
         "setting-kinds",
         "Uptake by kind of setting",
         "Kind of setting",
-        uptake.by_setting_kind(session, scope),
+        uptake.by_setting_kind(session, scope, areas),
     )
     tables["end-reasons"] = _reasons_table(uptake.end_reasons(session, scope), names)
     return dashboard
