@@ -6,7 +6,7 @@ import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from tracker.errors import DomainError
 from tracker.models import ApiToken, Role, User
@@ -72,12 +72,19 @@ def find_token(session: Session, prefix_or_secret: str) -> ApiToken:
 
 def verify_token(session: Session, secret: str) -> ApiToken | None:
     """Return the live token for a secret and note its use, or None if unknown or revoked."""
-    token = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
+    token = session.scalar(
+        sa.select(ApiToken)
+        .where(ApiToken.token_hash == hash_token(secret))
+        .options(joinedload(ApiToken.user))
+    )
     if token is None or token.is_revoked or not token.user.is_active:
         return None
     now = utcnow()
+    if token.last_used_dt is not None and token.last_used_dt >= now - LAST_USED_RESOLUTION:
+        return token
     # A plain UPDATE, not a change to the object: noting use is not an audited change,
-    # and it is written at most once per LAST_USED_RESOLUTION.
+    # and it is written at most once per LAST_USED_RESOLUTION (the condition holds that
+    # when two requests race).
     session.execute(
         sa.update(ApiToken)
         .where(
