@@ -8,8 +8,9 @@ import pytest
 from flask import url_for
 from werkzeug.exceptions import InternalServerError
 
-from tests.browser import heading, page, sign_in, text
-from tests.web.conftest import PASSWORD
+from tests.browser import heading, page, sign_in, sign_out, text
+from tests.web.conftest import PASSWORD, RequestByRequestClient, create_account
+from tracker.models import Role
 from tracker.web.errors import http_error
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
@@ -168,3 +169,26 @@ def test_signed_in_pages_are_not_cached_and_warn_before_the_session_ends(app, cl
 
 def test_signed_out_pages_have_no_time_out_warning(client):
     assert page(client.get("/sign-in")).select_one("dialog#session-timeout") is None
+
+
+def test_each_person_gets_the_navigation_of_their_role_with_their_own_sign_out_token(app, session):
+    people = {}
+    for role in (Role.DFE, Role.DFE, Role.PROVIDER):
+        user = create_account(session, role=role)
+        client = RequestByRequestClient(app, app.response_class)
+        assert sign_in(client, user.email, PASSWORD).status_code == 302
+        html = page(client.get("/provider/cohorts" if role == Role.PROVIDER else "/dfe/cohorts"))
+        items = [text(a) for a in html.select(".govuk-service-navigation__item")]
+        current = text(html.select_one(".govuk-service-navigation__item--active"))
+        token = html.select_one(".app-service-navigation__sign-out input[name=csrf_token]")["value"]
+        people[user.email] = (role, items, current, token, client)
+
+    tokens = {token for _, _, _, token, _ in people.values()}
+    assert len(tokens) == 3
+    for role, items, current, _token, client in people.values():
+        assert current == "Cohorts"
+        assert items[-1] == "Sign out"
+        assert ("Audit trail" in items) == (role == Role.DFE)
+        # Each person's form signs them out.
+        assert sign_out(client).status_code == 302
+        assert client.get("/dfe/cohorts").status_code == 302

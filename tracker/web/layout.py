@@ -5,6 +5,8 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, request, url_for
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 
 from tracker.accounts import organisation_name
 from tracker.models import Role
@@ -98,6 +100,23 @@ def rendered_once(name: str, macro, *args):
     if part is None:
         part = kept[key] = macro(*args)
     return part
+
+
+# Stands for the sign-out form's CSRF token in the kept navigation: not a token's shape.
+_CSRF_SLOT = "[csrf-token]"
+
+
+@bp.app_template_global()
+def service_navigation_part(macro, signed_in: bool):
+    """The service navigation, rendered once for each role and current item, with the
+    sign-out form's CSRF token (the one part that differs per person) put in after."""
+    items = _navigation_items() if signed_in else None
+    flags = tuple((i["current"], i["active"]) for i in items) if items is not None else None
+    role = current_user.role if signed_in else None
+    part = rendered_once("service-navigation", lambda *_: macro(items, _CSRF_SLOT), role, flags)
+    if items is None:
+        return part
+    return Markup(part.replace(_CSRF_SLOT, str(escape(generate_csrf()))))  # noqa: S704
 
 
 @bp.app_template_global()
