@@ -487,10 +487,15 @@ def _requests(session, n, **kwargs):
 def test_a_batch_of_claims_is_funded_in_order_until_the_cohort_is_full(session):
     cohort = factories.create_cohort(session, places=3)
 
-    outcomes = places.claim_places(session, cohort, _requests(session, 5))
+    made = places.claim_places(session, cohort, _requests(session, 5))
 
-    assert statuses(o.claim for o in outcomes) == ["funded"] * 3 + ["waiting"] * 2
-    assert [places.waiting_position(session, o.claim) for o in outcomes[3:]] == [1, 2]
+    assert statuses(made) == ["funded"] * 3 + ["waiting"] * 2
+    assert [places.waiting_position(session, c) for c in made[3:]] == [1, 2]
+    # Each one is the claim stored for the person asked for, in the order asked.
+    stored = [session.get(Claim, c.id) for c in made]
+    assert [c.participant.email for c in stored] == [f"batch{i}@example.com" for i in range(5)]
+    assert statuses(stored) == statuses(made)
+    assert [c.queue_seq for c in stored] == sorted(c.queue_seq for c in stored)
 
 
 def test_a_batch_with_bad_entries_reports_every_one_and_claims_nothing(session):
@@ -513,6 +518,82 @@ def test_a_batch_with_bad_entries_reports_every_one_and_claims_nothing(session):
     }
     assert "appears more than once" in refused.value.errors[4].message
     assert session.scalar(sa.select(sa.func.count()).select_from(Claim)) == 1
+
+
+def test_a_batch_records_every_new_person_and_claim_in_the_audit_trail(session):
+    from tracker.audit import _column_changes, acting_as
+
+    cohort = factories.create_cohort(session, places=1)
+    known = claim(session, cohort, email="known@example.com").participant
+    ep = factories.programme(session, "ep-doctorate")
+    other = factories.create_cohort(session, prog=ep, places=2)
+    area = factories.local_authority(session, "330")
+    requests = [
+        places.ClaimRequest("Known Person", "known@example.com", "1234567", local_authority=area),
+        places.ClaimRequest("New One", "new.one@example.com", local_authority=area),
+        places.ClaimRequest("New Two", "new.two@example.com", "7654321", local_authority=area),
+    ]
+    before = session.scalar(sa.select(sa.func.max(AuditEvent.id)))
+
+    with acting_as(label="provider@example.com"):
+        made = places.claim_places(session, other, requests)
+
+    events = session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.id > before).order_by(AuditEvent.id)
+    ).all()
+    assert {e.actor for e in events} == {"provider@example.com"}
+    created = {(e.entity_type, e.entity_id): e.changes for e in events if e.action == "create"}
+    new_people = session.scalars(
+        sa.select(Participant).where(Participant.email.like("new.%")).order_by(Participant.email)
+    ).all()
+    stored = [session.get(Claim, c.id) for c in made]
+    # The same record of each new row as the listener keeps for an object: every column.
+    assert created == {
+        **{("participants", p.id): _column_changes(p, only_changed=False) for p in new_people},
+        **{("claims", c.id): _column_changes(c, only_changed=False) for c in stored},
+    }
+    assert [created[("claims", c.id)]["status"] for c in made] == ["funded", "funded", "waiting"]
+    # The TRN given for someone already known is an update of their record, also recorded.
+    [update] = [e for e in events if e.action == "update"]
+    assert (update.entity_type, update.entity_id) == ("participants", known.id)
+    assert update.changes == {"trn": [None, "1234567"]}
+
+
+def test_a_person_added_meanwhile_by_another_claim_is_matched_when_the_batch_runs_again(
+    session, monkeypatch
+):
+    cohort = factories.create_cohort(session, places=5)
+    first = claim(session, cohort, email="twice@example.com")
+    other = factories.create_cohort(session, prog=factories.programme(session, "ep-doctorate"))
+    real_match = places.match_participants
+    calls = []
+
+    def match_before_the_other_claim_was_seen(session, people):
+        # The first time, as if the other claim had not yet committed: nobody is known.
+        calls.append(people)
+        if len(calls) == 1:
+            return [None] * len(people), {}
+        return real_match(session, people)
+
+    monkeypatch.setattr(places, "match_participants", match_before_the_other_claim_was_seen)
+    request = places.ClaimRequest(
+        "Twice", "twice@example.com", local_authority=factories.local_authority(session, "330")
+    )
+
+    [made] = places.claim_places(session, other, [request])
+
+    assert len(calls) == 2
+    assert made.participant_id == first.participant_id
+    assert session.scalar(sa.select(sa.func.count()).select_from(Participant)) == 1
+    # Nothing of the first attempt is left, in the records or in the audit trail.
+    assert (
+        session.scalar(
+            sa.select(sa.func.count()).where(
+                AuditEvent.entity_type == "participants", AuditEvent.action == "create"
+            )
+        )
+        == 1
+    )
 
 
 def test_hidden_nul_characters_are_refused_not_stored(session):

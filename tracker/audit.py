@@ -2,7 +2,8 @@
 
 A listener on the session writes one ``audit_events`` row per inserted, changed or
 deleted object at each flush, in the same transaction as the change itself, so the
-trail cannot miss a change or record one that was rolled back.
+trail cannot miss a change or record one that was rolled back. Rows inserted in bulk,
+without the ORM's unit of work, are recorded by ``record_created`` in the same way.
 """
 
 import contextlib
@@ -16,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tracker.database import insert_rows
 from tracker.models import AuditEvent
 from tracker.models.base import utcnow
 
@@ -47,7 +49,13 @@ def acting_as(user=None, *, label: str | None = None) -> Iterator[None]:
         _actor.reset(token)
 
 
+# Values JSON holds as they are (a str subclass such as a StrEnum is not one of them).
+_JSON_NATIVE = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
+    if type(value) in _JSON_NATIVE:
+        return value
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime | date):
@@ -76,6 +84,54 @@ def _column_changes(obj, *, only_changed: bool) -> dict[str, Any]:
                 changes[attr.key] = _plain(value)
     changes.pop("password_hash", None)
     return changes
+
+
+def _is_json_native(attr) -> bool:
+    try:
+        return attr.columns[0].type.python_type in _JSON_NATIVE
+    except NotImplementedError:
+        return False
+
+
+def record_created(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
+    """Record rows of ``model`` inserted without the unit of work, as the listener records them.
+
+    Each row holds every column's value by attribute name, its id included: the event's
+    changes are the same as for an object added to the session and flushed.
+    """
+    if not rows:
+        return
+    actor_id, actor = _actor.get()
+    now = utcnow()
+    entity_type = model.__table__.name
+    attrs = [attr for attr in sa.inspect(model).column_attrs if attr.key != "password_hash"]
+    keys = [attr.key for attr in attrs]
+    to_plain = [attr.key for attr in attrs if not _is_json_native(attr)]
+    # Values to convert (moments, statuses) are mostly the same few objects in every row
+    # of a batch, such as the moment it was made: each object is converted once.
+    converted: dict[int, Any] = {}
+    events = []
+    for row in rows:
+        changes = {key: row[key] for key in keys}
+        for key in to_plain:
+            value = changes[key]
+            if value is not None:
+                plain = converted.get(id(value))
+                if plain is None:
+                    plain = converted[id(value)] = _plain(value)
+                changes[key] = plain
+        events.append(
+            {
+                "occurred_dt": now,
+                "actor_id": actor_id,
+                "actor": actor,
+                "action": "create",
+                "entity_type": entity_type,
+                "entity_id": row["id"],
+                "changes": changes,
+            }
+        )
+    insert_rows(session.connection(), AuditEvent.__table__, events)
 
 
 @sa.event.listens_for(Session, "after_flush")

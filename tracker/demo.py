@@ -856,10 +856,10 @@ class _DemoLoader:
                 places.ClaimRequest(p.full_name, p.email, p.trn, p.setting, p.local_authority)
                 for _day, p in run
             ]
-            outcomes = places.claim_places(self.session, cohort, requests, by=by)
-            for (day, person), outcome in zip(run, outcomes, strict=True):
-                claim = outcome.claim
-                self.sim[claim.id] = _Sim(claimed=day, funded=day if claim.holds_place else None)
+            made = places.claim_places(self.session, cohort, requests, by=by)
+            for (day, person), claim in zip(run, made, strict=True):
+                is_funded = claim.status == ClaimStatus.FUNDED
+                self.sim[claim.id] = _Sim(claimed=day, funded=day if is_funded else None)
                 self.people[claim.id] = person
             bar.update(len(run))
             self._ledger_operation_done(len(run))

@@ -16,16 +16,15 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tracker.database import one_of
 from tracker.errors import DomainError
 from tracker.models import Cohort, LocalAuthority, Programme, Setting, User
-from tracker.places import ClaimRequest, ClaimsRefused, LedgerOutcome, claim_places
+from tracker.places import ClaimRequest, ClaimsRefused, NewClaim, claim_places
 
 logger = logging.getLogger(__name__)
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 50_000
-# Keeps each IN (...) list well inside every database's limit on bound parameters.
-CHUNK = 500
 
 FULL_NAME, EMAIL, TRN, SETTING_URN, LA_CODE = "full_name", "email", "trn", "setting_urn", "la_code"
 COLUMNS = (FULL_NAME, EMAIL, TRN, SETTING_URN, LA_CODE)
@@ -128,12 +127,11 @@ def local_authorities_by_code(session: Session) -> dict[str, LocalAuthority]:
 
 
 def settings_by_urn(session: Session, urns: Iterable[str]) -> dict[str, Setting]:
-    """Find settings by URN, one query per chunk of URNs."""
+    """Find settings by URN, in as few queries as the database allows."""
     wanted = sorted({u for u in urns if u})
     found = {}
-    for start in range(0, len(wanted), CHUNK):
-        chunk = wanted[start : start + CHUNK]
-        for setting in session.scalars(sa.select(Setting).where(Setting.urn.in_(chunk))):
+    for condition in one_of(session.get_bind(), Setting.urn, wanted):
+        for setting in session.scalars(sa.select(Setting).where(condition)):
             found[setting.urn] = setting
     return found
 
@@ -264,7 +262,7 @@ def read_rows(data: bytes, programme: Programme) -> tuple[list[_Row], list[Impor
 
 def import_enrolments(
     session: Session, cohort: Cohort, data: bytes, *, by: User | None = None
-) -> list[LedgerOutcome]:
+) -> list[NewClaim]:
     """Enrol everyone in a CSV file in a cohort, in file order: all of them, or none.
 
     Raises ImportRefused listing every problem found: in the file, in a row's values, or
@@ -304,7 +302,7 @@ def import_enrolments(
     # if the file already has some, whatever it did is rolled back.
     savepoint = session.begin_nested()
     try:
-        outcomes = claim_places(session, cohort, requests, by=by)
+        made = claim_places(session, cohort, requests, by=by)
     except ClaimsRefused as refused:
         savepoint.rollback()
         problems.extend(
@@ -319,5 +317,5 @@ def import_enrolments(
         savepoint.rollback()
         raise ImportRefused(problems)
     savepoint.commit()
-    logger.info("%d participants imported into cohort %s", len(outcomes), cohort.id)
-    return outcomes
+    logger.info("%d participants imported into cohort %s", len(made), cohort.id)
+    return made

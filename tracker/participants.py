@@ -1,19 +1,20 @@
 """Who a participant is: one record per email address and per TRN, caught at enrolment."""
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tracker.audit import record_created
+from tracker.database import insert_rows, one_of
 from tracker.errors import DomainError
 from tracker.models import Participant
+from tracker.models.base import utcnow
 
 TRN_PATTERN = re.compile(r"^\d{7}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# Keeps each IN (...) list well inside every database's limit on bound parameters.
-CHUNK = 500
 
 
 def normalise_email(email: str) -> str:
@@ -63,16 +64,10 @@ class Person:
         return cls(full_name, email, normalise_trn(trn))
 
 
-def _chunks(values: list, size: int = CHUNK) -> Iterator[list]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 def _load(session: Session, column, values: Iterable) -> dict:
-    values = sorted(set(values))
     found = {}
-    for chunk in _chunks(values):
-        for participant in session.scalars(sa.select(Participant).where(column.in_(chunk))):
+    for condition in one_of(session.get_bind(), column, sorted(set(values))):
+        for participant in session.scalars(sa.select(Participant).where(condition)):
             found[getattr(participant, column.key)] = participant
     return found
 
@@ -120,9 +115,33 @@ def match_participants(
     return matches, errors
 
 
-def add_participants(session: Session, people: list[Person]) -> list[Participant]:
-    """Add records for new people; flushes, so a clash with another transaction raises here."""
-    participants = [Participant(full_name=p.full_name, email=p.email, trn=p.trn) for p in people]
-    session.add_all(participants)
-    session.flush()
-    return participants
+def add_participants(session: Session, people: list[Person]) -> list[int]:
+    """Add records for new people, with their audit trail; return their ids, in order.
+
+    A clash with another transaction's new record (the same email or TRN) raises
+    IntegrityError here. In bulk, not through the unit of work: an import adds thousands
+    of people at once. Their ids are read back by email.
+    """
+    if not people:
+        return []
+    now = utcnow()
+    rows = [
+        {
+            "full_name": p.full_name,
+            "email": p.email,
+            "trn": p.trn,
+            "reminders_opted_out_dt": None,
+            "created_dt": now,
+        }
+        for p in people
+    ]
+    connection = session.connection()
+    insert_rows(connection, Participant.__table__, rows)
+    ids = {}
+    for condition in one_of(connection, Participant.email, [p.email for p in people]):
+        query = sa.select(Participant.email, Participant.id).where(condition)
+        ids.update(connection.execute(query).all())
+    for row in rows:
+        row["id"] = ids[row["email"]]
+    record_created(session, Participant, rows)
+    return [row["id"] for row in rows]

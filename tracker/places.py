@@ -30,12 +30,16 @@ import functools
 import logging
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
+from tracker.audit import record_created
+from tracker.database import insert_rows, one_of
 from tracker.errors import DomainError
 from tracker.models import (
     LIVE_STATUSES,
@@ -84,6 +88,21 @@ class LedgerOutcome:
 
     claim: Claim
     promoted: list[Claim] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NewClaim:
+    """A claim ``claim_places`` made, as the ledger decided it, without loading the Claim.
+
+    A batch may make thousands of claims: a caller that needs a Claim loads it by ``id``.
+    """
+
+    id: int
+    cohort_id: int
+    participant_id: int
+    status: ClaimStatus
+    waiting_reason: str | None
+    queue_seq: int
 
 
 # -- retries -----------------------------------------------------------------------------
@@ -160,6 +179,14 @@ def current_target(
         .order_by(ProgrammeTarget.effective_on.desc(), ProgrammeTarget.id.desc())
         .limit(1)
     )
+
+
+class Placement(NamedTuple):
+    """Where a claim counts against the caps: a claim, or one about to be made, has these."""
+
+    cohort_id: int
+    setting_id: int | None
+    local_authority_id: int | None
 
 
 @dataclass
@@ -279,7 +306,7 @@ class Capacity:
             region_of_la=region_of_la,
         )
 
-    def _quota_keys(self, claim: Claim) -> list[tuple[_Quota, tuple[int, int | None]]]:
+    def _quota_keys(self, claim: Claim | Placement) -> list[tuple[_Quota, tuple[int, int | None]]]:
         region_id = self.region_of_la.get(claim.local_authority_id)
         return [
             (quota, (quota.id, claim.cohort_id if quota.per_cohort else None))
@@ -287,7 +314,7 @@ class Capacity:
             if region_id in quota.region_ids
         ]
 
-    def blocker(self, claim: Claim) -> str | None:
+    def blocker(self, claim: Claim | Placement) -> str | None:
         """Name the first cap level with no room for this claim, or None when all have room."""
         if self.programme_cap is not None and self.programme_used >= self.programme_cap:
             return PROGRAMME
@@ -307,7 +334,7 @@ class Capacity:
             return SETTING
         return None
 
-    def take(self, claim: Claim) -> None:
+    def take(self, claim: Claim | Placement) -> None:
         self.programme_used += 1
         self.allocation_used[self.cohort_provider[claim.cohort_id]] += 1
         self.cohort_used[claim.cohort_id] += 1
@@ -317,11 +344,19 @@ class Capacity:
             self.setting_used[claim.setting_id] += 1
 
 
+def _funded(now: datetime) -> dict:
+    """A claim's values once it is funded: what funding a claim means, in one place."""
+    return {
+        "status": ClaimStatus.FUNDED,
+        "holds_place": True,
+        "waiting_reason": None,
+        "funded_dt": now,
+    }
+
+
 def _fund(claim: Claim) -> None:
-    claim.status = ClaimStatus.FUNDED
-    claim.holds_place = True
-    claim.waiting_reason = None
-    claim.funded_dt = utcnow()
+    for key, value in _funded(utcnow()).items():
+        setattr(claim, key, value)
 
 
 # -- operations --------------------------------------------------------------------------
@@ -361,12 +396,11 @@ def _check_setting(programme: Programme, setting: Setting | None) -> None:
 
 def _live_claims(session: Session, programme_id: int, participant_ids: list[int]) -> dict:
     found = {}
-    for start in range(0, len(participant_ids), 500):
-        chunk = participant_ids[start : start + 500]
+    for condition in one_of(session.get_bind(), Claim.participant_id, participant_ids):
         rows = session.execute(
             sa.select(Claim.participant_id, Claim.status).where(
                 Claim.programme_id == programme_id,
-                Claim.participant_id.in_(chunk),
+                condition,
                 Claim.status.in_(LIVE_STATUSES),
             )
         )
@@ -388,15 +422,43 @@ def _priority_local_authorities(session: Session, programme_id: int) -> set[int]
     )
 
 
+def _insert_claims(session: Session, rows: list[dict]) -> None:
+    """Insert new claims of one programme, with their audit trail; set each row's ``id``.
+
+    In bulk, not through the unit of work: a batch can be thousands of claims. The ids are
+    read back by participant: each participant has one live claim on a programme, and
+    these are new.
+    """
+    connection = session.connection()
+    insert_rows(connection, Claim.__table__, rows)
+    programme_id = rows[0]["programme_id"]
+    ids = {}
+    for condition in one_of(connection, Claim.participant_id, [r["participant_id"] for r in rows]):
+        ids.update(
+            connection.execute(
+                sa.select(Claim.participant_id, Claim.id).where(
+                    Claim.programme_id == programme_id,
+                    condition,
+                    Claim.status.in_(LIVE_STATUSES),
+                )
+            ).all()
+        )
+    for row in rows:
+        row["id"] = ids[row["participant_id"]]
+    record_created(session, Claim, rows)
+
+
 @retrying
 def claim_places(
     session: Session, cohort: Cohort, requests: list[ClaimRequest], *, by: User | None = None
-) -> list[LedgerOutcome]:
+) -> list[NewClaim]:
     """Claim places in a cohort for many people at once, in order: all are made, or none.
 
     Each claim is funded if every cap has room when its turn comes, else it waits. If
     any request breaks a rule, ClaimsRefused reports every one that does and nothing
     changes. One claim is a batch of one (see ``claim_place``): the rules live here only.
+    New people and claims are written in bulk with their audit trail, not as ORM objects,
+    so a file of thousands is quick; each is returned as a NewClaim.
     """
     if not requests:
         return []
@@ -439,48 +501,75 @@ def claim_places(
         # The same new person was added at this moment by a claim on another programme
         # (claims on two programmes do not wait for each other): run again to match them.
         raise _RetryOperation from None
-    participants.update(zip(new, added, strict=True))
     for index, participant in participants.items():
         if people[index].trn and participant.trn is None:
             participant.trn = people[index].trn
+    participant_ids = {index: participant.id for index, participant in participants.items()}
+    participant_ids.update(zip(new, added, strict=True))
 
     priority = _priority_local_authorities(session, programme.id)
     settings = {r.setting.id for r in requests if r.setting is not None}
     capacity = Capacity.load(
         session, programme, cohort_ids=[cohort.id], setting_ids=sorted(settings)
     )
-    outcomes = []
+    now = utcnow()
+    programme_id, cohort_id, created_by_id = programme.id, cohort.id, by.id if by else None
     first_seq = last_seq - len(requests) + 1
+    rows = []
     for index, request in enumerate(requests):
-        area = request.setting.local_authority if request.setting else request.local_authority
-        claim = Claim(
-            programme_id=programme.id,
-            cohort_id=cohort.id,
-            participant=participants[index],
-            setting_id=request.setting.id if request.setting else None,
-            local_authority_id=area.id if area else None,
-            status=ClaimStatus.WAITING,
-            holds_place=False,
-            is_priority=area is not None and area.id in priority,
-            queue_seq=first_seq + index,
-            created_by_id=by.id if by else None,
-        )
-        blocker = capacity.blocker(claim)
-        if blocker is None:
-            _fund(claim)
-            capacity.take(claim)
+        # The place counts in the setting's area, or (for EP) in the area named.
+        if request.setting is not None:
+            setting = request.setting
+            place = Placement(cohort_id, setting.id, setting.local_authority_id)
         else:
-            claim.waiting_reason = blocker
-        outcomes.append(LedgerOutcome(claim))
-    session.add_all([o.claim for o in outcomes])
-    session.flush()
+            area = request.local_authority
+            place = Placement(cohort_id, None, area.id if area else None)
+        row = {
+            "programme_id": programme_id,
+            "cohort_id": cohort_id,
+            "participant_id": participant_ids[index],
+            "setting_id": place.setting_id,
+            "local_authority_id": place.local_authority_id,
+            "status": ClaimStatus.WAITING,
+            "holds_place": False,
+            "is_priority": place.local_authority_id in priority,
+            "queue_seq": first_seq + index,
+            "waiting_reason": None,
+            "end_reason": None,
+            "claimed_dt": now,
+            "funded_dt": None,
+            "started_dt": None,
+            "completed_dt": None,
+            "ended_dt": None,
+            "updated_dt": now,
+            "created_by_id": created_by_id,
+        }
+        blocker = capacity.blocker(place)
+        if blocker is None:
+            row.update(_funded(now))
+            capacity.take(place)
+        else:
+            row["waiting_reason"] = blocker
+        rows.append(row)
+    _insert_claims(session, rows)
+    made = [
+        NewClaim(
+            row["id"],
+            row["cohort_id"],
+            row["participant_id"],
+            row["status"],
+            row["waiting_reason"],
+            row["queue_seq"],
+        )
+        for row in rows
+    ]
     logger.info(
         "%d claims for cohort %s: %d funded",
-        len(outcomes),
+        len(made),
         cohort.id,
-        sum(o.claim.status == ClaimStatus.FUNDED for o in outcomes),
+        sum(claim.status == ClaimStatus.FUNDED for claim in made),
     )
-    return outcomes
+    return made
 
 
 def claim_place(
@@ -497,10 +586,12 @@ def claim_place(
     """Claim a place in a cohort for a named person: funded if every cap has room, else waiting."""
     request = ClaimRequest(full_name, email, trn, setting, local_authority)
     try:
-        [outcome] = claim_places(session, cohort, [request], by=by)
+        [made] = claim_places(session, cohort, [request], by=by)
     except ClaimsRefused as refused:
         raise DomainError(refused.message, field=refused.field) from None
-    return outcome
+    # Loaded with its participant, whom callers show next.
+    claim = session.get_one(Claim, made.id, options=[joinedload(Claim.participant)])
+    return LedgerOutcome(claim)
 
 
 def fund_waiting_claims(session: Session, programme: Programme) -> list[Claim]:
@@ -621,7 +712,7 @@ def move_claim(
     return LedgerOutcome(claim, [c for c in promoted if c is not claim])
 
 
-def waiting_positions(session: Session, claims: list[Claim]) -> dict[int, int]:
+def waiting_positions(session: Session, claims: Sequence[Claim | NewClaim]) -> dict[int, int]:
     """Each waiting claim's place on its cohort's waiting list (1 is next), in one query.
 
     The order is the one ``fund_waiting_claims`` funds in: priority regions first, then
@@ -648,6 +739,6 @@ def waiting_positions(session: Session, claims: list[Claim]) -> dict[int, int]:
     return dict(rows.all())
 
 
-def waiting_position(session: Session, claim: Claim) -> int | None:
+def waiting_position(session: Session, claim: Claim | NewClaim) -> int | None:
     """Return the claim's place on its cohort's waiting list (1 is next), or None if not waiting."""
     return waiting_positions(session, [claim]).get(claim.id)

@@ -400,7 +400,7 @@ def upload(cohort_id: int):
             with upload.stream as stream:
                 data = stream.read(imports.MAX_BYTES + 1)
             try:
-                outcomes = imports.import_enrolments(db.session, cohort, data, by=current_user)
+                made = imports.import_enrolments(db.session, cohort, data, by=current_user)
             except imports.ImportRefused as refused:
                 db.session.rollback()
                 problems = refused.problems
@@ -409,12 +409,11 @@ def upload(cohort_id: int):
                     " nothing was imported"
                 )
             else:
-                # Counted before the commit expires the claims (one query each to reload).
-                funded = sum(o.claim.status == ClaimStatus.FUNDED for o in outcomes)
+                funded = sum(claim.status == ClaimStatus.FUNDED for claim in made)
                 db.session.commit()
                 flash(
-                    f"{len(outcomes):,} participants enrolled: {funded:,} funded,"
-                    f" {len(outcomes) - funded:,} waiting",
+                    f"{len(made):,} participants enrolled: {funded:,} funded,"
+                    f" {len(made) - funded:,} waiting",
                     "success",
                 )
                 return redirect(url_for("provider.cohort", cohort_id=cohort.id))
