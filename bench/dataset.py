@@ -105,9 +105,15 @@ def _fresh(db: str, size: str) -> str:
 
 
 def ensure(db: str, size: str, echo=print) -> str:
-    """Build the data set unless it is cached; return the cached database's URL."""
+    """Build the data set unless it is cached; return the cached database's URL.
+
+    A cached data set is brought up to the current schema first (new indexes, say), and
+    PostgreSQL's statistics brought up to date, as its autovacuum would in service.
+    """
     if _is_built(db, size):
-        return cached_url(db, size)
+        url = cached_url(db, size)
+        _up_to_date(url)
+        return url
     scale, copies = SIZES[size]
     started = time.monotonic()
     if copies == 1:
@@ -129,9 +135,28 @@ def ensure(db: str, size: str, echo=print) -> str:
     problems = over_cap(url)
     if problems:
         raise RuntimeError(f"{db} {size}: caps exceeded after the build: {problems}")
+    _up_to_date(url)
     _mark_built(db, size, url)
     echo(f"built {db} {size} in {time.monotonic() - started:.0f}s")
     return url
+
+
+def _up_to_date(url: str) -> None:
+    """Run any migrations the data set has not had, then VACUUM ANALYZE (PostgreSQL)."""
+    from flask_migrate import upgrade
+
+    from tracker.extensions import db
+
+    app = app_for(url)
+    with app.app_context():
+        upgrade()
+        db.session.remove()
+        db.engine.dispose()
+    if url.startswith("postgresql"):
+        engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(sa.text("VACUUM ANALYZE"))
+        engine.dispose()
 
 
 def _load_demo(url: str, scale: float, echo) -> None:

@@ -67,6 +67,11 @@ def one_of(bind, column, values: Iterable) -> Iterator[sa.ColumnElement[bool]]:
         yield column.in_(values[start : start + IN_CHUNK])
 
 
+def insert_one(connection: sa.Connection, table: sa.Table, row: dict) -> int:
+    """Insert one row and return its id, in one statement."""
+    return connection.execute(sa.insert(table).returning(table.c.id), row).scalar_one()
+
+
 def insert_rows(connection: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
     """Insert many rows, each a dict of the same columns, as fast as the database allows.
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.audit import record_created
-from tracker.database import insert_rows, one_of
+from tracker.database import insert_one, insert_rows, one_of
 from tracker.errors import DomainError
 from tracker.models import Participant
 from tracker.models.base import utcnow
@@ -120,7 +120,7 @@ def add_participants(session: Session, people: list[Person]) -> list[int]:
 
     A clash with another transaction's new record (the same email or TRN) raises
     IntegrityError here. In bulk, not through the unit of work: an import adds thousands
-    of people at once. Their ids are read back by email.
+    of people at once. Their ids are read back by email (one person's, as it is inserted).
     """
     if not people:
         return []
@@ -136,12 +136,15 @@ def add_participants(session: Session, people: list[Person]) -> list[int]:
         for p in people
     ]
     connection = session.connection()
-    insert_rows(connection, Participant.__table__, rows)
-    ids = {}
-    for condition in one_of(connection, Participant.email, [p.email for p in people]):
-        query = sa.select(Participant.email, Participant.id).where(condition)
-        ids.update(connection.execute(query).all())
-    for row in rows:
-        row["id"] = ids[row["email"]]
+    if len(rows) == 1:
+        rows[0]["id"] = insert_one(connection, Participant.__table__, rows[0])
+    else:
+        insert_rows(connection, Participant.__table__, rows)
+        ids = {}
+        for condition in one_of(connection, Participant.email, [p.email for p in people]):
+            query = sa.select(Participant.email, Participant.id).where(condition)
+            ids.update(connection.execute(query).all())
+        for row in rows:
+            row["id"] = ids[row["email"]]
     record_created(session, Participant, rows)
     return [row["id"] for row in rows]

@@ -37,9 +37,10 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from tracker.audit import record_created
-from tracker.database import insert_rows, one_of
+from tracker.database import IN_CHUNK, insert_one, insert_rows, one_of
 from tracker.errors import DomainError
 from tracker.models import (
     LIVE_STATUSES,
@@ -156,13 +157,13 @@ def retrying(operation):
 
 def lock_programme(session: Session, programme_id: int, count: int = 1) -> int:
     """Take the programme's ledger lock and reserve ``count`` sequence numbers; return the last."""
-    session.execute(
+    return session.scalar(
         sa.update(Programme)
         .where(Programme.id == programme_id)
         .values(ledger_seq=Programme.ledger_seq + count)
+        .returning(Programme.ledger_seq)
         .execution_options(synchronize_session=False)
     )
-    return session.scalar(sa.select(Programme.ledger_seq).where(Programme.id == programme_id))
 
 
 # -- the caps ----------------------------------------------------------------------------
@@ -195,6 +196,59 @@ class _Quota:
     region_ids: frozenset[int]
     places: int
     per_cohort: bool
+
+
+def _places_used(
+    session: Session,
+    programme_id: int,
+    *,
+    cohort_ids: list[int] | None,
+    provider_ids: list[int] | None,
+    setting_ids: list[int] | None,
+) -> dict[str, Counter]:
+    """The places used now at each level, in one statement: by the programme, by each
+    provider and cohort (every one, or those named), and by each setting (named, or all).
+
+    Providers and cohorts count the claims holding a place from the index of those
+    (``ix_claims_holding_cohort``), cohort by cohort; settings count claims funded or in
+    training, as the per-setting limit does.
+    """
+    # Written as the index's condition is (``Claim.holds_place``, not ``IS true``).
+    holding = Claim.holds_place
+    count = sa.func.count().label("used")
+    cohorts = sa.select(Cohort.id).where(Cohort.programme_id == programme_id)
+    if provider_ids is not None:
+        cohorts = cohorts.where(Cohort.provider_id.in_(provider_ids))
+    in_cohorts = Claim.cohort_id.in_(cohort_ids if cohort_ids is not None else cohorts)
+    at_settings = Claim.setting_id.is_not(None)
+    if setting_ids is not None and len(setting_ids) <= IN_CHUNK:
+        at_settings = Claim.setting_id.in_(setting_ids)
+    parts = [
+        sa.select(sa.literal(PROGRAMME).label("level"), sa.null().label("key"), count).where(
+            Claim.programme_id == programme_id, holding
+        ),
+        sa.select(sa.literal(ALLOCATION), Cohort.provider_id, count)
+        .select_from(Claim)
+        .join(Cohort, Claim.cohort_id == Cohort.id)
+        .where(holding, Claim.cohort_id.in_(cohorts))
+        .group_by(Cohort.provider_id),
+        sa.select(sa.literal(COHORT), Claim.cohort_id, count)
+        .where(holding, in_cohorts)
+        .group_by(Claim.cohort_id),
+        sa.select(sa.literal(SETTING), Claim.setting_id, count)
+        .where(
+            Claim.programme_id == programme_id,
+            Claim.status.in_(ACTIVE_STATUSES),
+            at_settings,
+        )
+        .group_by(Claim.setting_id),
+    ]
+    used: dict[str, Counter] = {
+        level: Counter() for level in (PROGRAMME, ALLOCATION, COHORT, SETTING)
+    }
+    for level, key, n in session.execute(sa.union_all(*parts)):
+        used[level][key] = n
+    return used
 
 
 @dataclass
@@ -234,35 +288,13 @@ class Capacity:
         if cohort_ids is not None:
             cohort_q = cohort_q.where(Cohort.id.in_(cohort_ids))
         cohorts = session.execute(cohort_q).all()
-        provider_ids = {c.provider_id for c in cohorts}
-
-        cohort_used_q = (
-            sa.select(Claim.cohort_id, sa.func.count()).where(holding).group_by(Claim.cohort_id)
+        used = _places_used(
+            session,
+            pid,
+            cohort_ids=cohort_ids,
+            provider_ids=None if cohort_ids is None else sorted({c.provider_id for c in cohorts}),
+            setting_ids=setting_ids,
         )
-        if cohort_ids is not None:
-            cohort_used_q = cohort_used_q.where(Claim.cohort_id.in_(cohort_ids))
-
-        allocation_used_q = (
-            sa.select(Cohort.provider_id, sa.func.count())
-            .select_from(Claim)
-            .join(Cohort, Claim.cohort_id == Cohort.id)
-            .where(holding)
-            .group_by(Cohort.provider_id)
-        )
-        if cohort_ids is not None:
-            allocation_used_q = allocation_used_q.where(Cohort.provider_id.in_(provider_ids))
-
-        setting_used_q = (
-            sa.select(Claim.setting_id, sa.func.count())
-            .where(
-                Claim.programme_id == pid,
-                Claim.status.in_(ACTIVE_STATUSES),
-                Claim.setting_id.is_not(None),
-            )
-            .group_by(Claim.setting_id)
-        )
-        if setting_ids is not None:
-            setting_used_q = setting_used_q.where(Claim.setting_id.in_(setting_ids))
 
         quotas = [
             _Quota(q.id, frozenset(r.id for r in q.regions), q.places, q.per_cohort)
@@ -287,7 +319,7 @@ class Capacity:
 
         return cls(
             programme_cap=target.places if target else None,
-            programme_used=session.scalar(sa.select(sa.func.count()).where(holding)),
+            programme_used=used[PROGRAMME][None],
             allocation_cap=dict(
                 session.execute(
                     sa.select(Allocation.provider_id, Allocation.places).where(
@@ -295,12 +327,12 @@ class Capacity:
                     )
                 ).all()
             ),
-            allocation_used=Counter(dict(session.execute(allocation_used_q).all())),
+            allocation_used=used[ALLOCATION],
             cohort_cap={c.id: c.places for c in cohorts},
             cohort_provider={c.id: c.provider_id for c in cohorts},
-            cohort_used=Counter(dict(session.execute(cohort_used_q).all())),
+            cohort_used=used[COHORT],
             setting_cap=programme.places_per_setting,
-            setting_used=Counter(dict(session.execute(setting_used_q).all())),
+            setting_used=used[SETTING],
             quotas=quotas,
             quota_used=quota_used,
             region_of_la=region_of_la,
@@ -427,9 +459,13 @@ def _insert_claims(session: Session, rows: list[dict]) -> None:
 
     In bulk, not through the unit of work: a batch can be thousands of claims. The ids are
     read back by participant: each participant has one live claim on a programme, and
-    these are new.
+    these are new. One claim's id comes back as it is inserted.
     """
     connection = session.connection()
+    if len(rows) == 1:
+        rows[0]["id"] = insert_one(connection, Claim.__table__, rows[0])
+        record_created(session, Claim, rows)
+        return
     insert_rows(connection, Claim.__table__, rows)
     programme_id = rows[0]["programme_id"]
     ids = {}
@@ -589,8 +625,14 @@ def claim_place(
         [made] = claim_places(session, cohort, [request], by=by)
     except ClaimsRefused as refused:
         raise DomainError(refused.message, field=refused.field) from None
-    # Loaded with its participant, whom callers show next.
-    claim = session.get_one(Claim, made.id, options=[joinedload(Claim.participant)])
+    # Loaded with its participant and area, which callers show next; a claim made this
+    # moment has no declarations, so none are asked for.
+    claim = session.get_one(
+        Claim,
+        made.id,
+        options=[joinedload(Claim.participant), joinedload(Claim.local_authority)],
+    )
+    set_committed_value(claim, "declarations", [])
     return LedgerOutcome(claim)
 
 

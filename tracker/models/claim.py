@@ -26,6 +26,8 @@ class ClaimStatus(enum.StrEnum):
 # A person may hold one live claim per programme: waiting, funded or in training.
 LIVE_STATUSES = (ClaimStatus.WAITING, ClaimStatus.FUNDED, ClaimStatus.STARTED)
 _LIVE_SQL = sa.text("status IN ('waiting', 'funded', 'started')")
+# As each database writes "holds a place" in a query, so that it uses the index below.
+_HOLDING_SQLITE, _HOLDING_POSTGRESQL = sa.text("holds_place = 1"), sa.text("holds_place")
 
 
 class Claim(Base):
@@ -42,6 +44,14 @@ class Claim(Base):
         sa.Index("ix_claims_cohort_status", "cohort_id", "status"),
         sa.Index("ix_claims_programme_status_queue", "programme_id", "status", "queue_seq"),
         sa.Index("ix_claims_programme_holds_place", "programme_id", "holds_place"),
+        # The ledger counts the places each cohort holds, under its lock: from this index
+        # alone, however many claims have ended or wait.
+        sa.Index(
+            "ix_claims_holding_cohort",
+            "cohort_id",
+            sqlite_where=_HOLDING_SQLITE,
+            postgresql_where=_HOLDING_POSTGRESQL,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

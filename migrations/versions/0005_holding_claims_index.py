@@ -1,0 +1,36 @@
+"""an index of the claims holding a place, by cohort, for the place ledger's counts
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-30 09:30:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0005'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('claims', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_claims_holding_cohort',
+            ['cohort_id'],
+            unique=False,
+            sqlite_where=sa.text('holds_place = 1'),
+            postgresql_where=sa.text('holds_place'),
+        )
+
+
+def downgrade():
+    with op.batch_alter_table('claims', schema=None) as batch_op:
+        batch_op.drop_index(
+            'ix_claims_holding_cohort',
+            sqlite_where=sa.text('holds_place = 1'),
+            postgresql_where=sa.text('holds_place'),
+        )
