@@ -3,7 +3,7 @@
 import pytest
 import sqlalchemy as sa
 
-from tracker.database import IN_CHUNK, insert_rows, one_of
+from tracker.database import COPY_FROM, IN_CHUNK, insert_rows, one_of
 from tracker.models import Participant
 from tracker.models.base import utcnow
 
@@ -22,8 +22,13 @@ def _people(n: int, *, start: int = 0) -> list[dict]:
     ]
 
 
-def test_rows_inserted_in_bulk_read_back_as_written(session):
-    rows = _people(3)
+# A few rows are INSERTed; from COPY_FROM rows PostgreSQL takes them by COPY.
+SIZES = pytest.mark.parametrize("n", [3, COPY_FROM + 2], ids=["few", "many"])
+
+
+@SIZES
+def test_rows_inserted_in_bulk_read_back_as_written(session, n):
+    rows = _people(n)
     rows[1]["full_name"] = "Tab\there, new\nline, back\\slash and “quotes”"
     rows[2]["trn"] = "1234567"
 
@@ -31,17 +36,19 @@ def test_rows_inserted_in_bulk_read_back_as_written(session):
 
     stored = session.scalars(sa.select(Participant).order_by(Participant.email)).all()
     assert [(p.full_name, p.email, p.trn, p.created_dt) for p in stored] == [
-        (r["full_name"], r["email"], r["trn"], r["created_dt"]) for r in rows
+        (r["full_name"], r["email"], r["trn"], r["created_dt"])
+        for r in sorted(rows, key=lambda r: r["email"])
     ]
 
 
-def test_a_duplicate_in_a_bulk_insert_is_an_integrity_error_and_the_transaction_goes_on(session):
-    insert_rows(session.connection(), Participant.__table__, _people(2))
+@SIZES
+def test_a_duplicate_in_a_bulk_insert_is_an_integrity_error_and_the_transaction_goes_on(session, n):
+    insert_rows(session.connection(), Participant.__table__, _people(n))
 
     with pytest.raises(sa.exc.IntegrityError), session.begin_nested():
-        insert_rows(session.connection(), Participant.__table__, _people(2, start=1))
+        insert_rows(session.connection(), Participant.__table__, _people(n, start=n - 1))
 
-    assert session.scalar(sa.select(sa.func.count()).select_from(Participant)) == 2
+    assert session.scalar(sa.select(sa.func.count()).select_from(Participant)) == n
 
 
 def test_one_of_finds_every_value_asked_for_and_nothing_else(session):

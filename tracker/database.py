@@ -18,6 +18,8 @@ from sqlalchemy.engine import Engine
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 # Keeps each IN (...) list well inside SQLite's limit on bound parameters.
 IN_CHUNK = 500
+# Fewer rows than this are quicker to INSERT than to COPY.
+COPY_FROM = 20
 
 
 @sa.event.listens_for(Engine, "connect")
@@ -77,13 +79,14 @@ def insert_rows(connection: sa.Connection, table: sa.Table, rows: list[dict]) ->
 
     PostgreSQL loads them with COPY, several times faster than an INSERT per row: each
     value is converted by its column's type as for an INSERT, and an error is raised as
-    SQLAlchemy's, as from any statement. SQLite takes one executemany INSERT. Give every
-    column but the id: COPY gives a column left out the database's default, not the model's.
+    SQLAlchemy's, as from any statement. SQLite, and a few rows, take one executemany
+    INSERT. Give every column but the id: COPY gives a column left out the database's
+    default, not the model's.
     """
     if not rows:
         return
     dialect = connection.dialect
-    if dialect.name != "postgresql":
+    if dialect.name != "postgresql" or len(rows) < COPY_FROM:
         connection.execute(sa.insert(table), rows)
         return
     names = list(rows[0])

@@ -261,6 +261,7 @@ class Capacity:
     allocation_used: Counter
     cohort_cap: dict[int, int]
     cohort_provider: dict[int, int]
+    cohort_status: dict[int, CohortStatus]
     cohort_used: Counter
     setting_cap: int | None
     setting_used: Counter
@@ -282,7 +283,7 @@ class Capacity:
         holding = sa.and_(Claim.programme_id == pid, Claim.holds_place.is_(True))
         target = current_target(session, pid)
 
-        cohort_q = sa.select(Cohort.id, Cohort.provider_id, Cohort.places).where(
+        cohort_q = sa.select(Cohort.id, Cohort.provider_id, Cohort.places, Cohort.status).where(
             Cohort.programme_id == pid
         )
         if cohort_ids is not None:
@@ -330,6 +331,7 @@ class Capacity:
             allocation_used=used[ALLOCATION],
             cohort_cap={c.id: c.places for c in cohorts},
             cohort_provider={c.id: c.provider_id for c in cohorts},
+            cohort_status={c.id: c.status for c in cohorts},
             cohort_used=used[COHORT],
             setting_cap=programme.places_per_setting,
             setting_used=used[SETTING],
@@ -500,8 +502,12 @@ def claim_places(
         return []
     programme = cohort.programme
     last_seq = lock_programme(session, programme.id, count=len(requests))
-    session.refresh(cohort, ["status", "places"])
-    if cohort.status != CohortStatus.OPEN:
+    # Read under the lock: the cohort's status and places as they are now, and every cap.
+    settings = {r.setting.id for r in requests if r.setting is not None}
+    capacity = Capacity.load(
+        session, programme, cohort_ids=[cohort.id], setting_ids=sorted(settings)
+    )
+    if capacity.cohort_status.get(cohort.id) != CohortStatus.OPEN:
         raise DomainError(f"{cohort.name} is not taking claims", field="cohort")
 
     errors: dict[int, DomainError] = {}
@@ -531,11 +537,11 @@ def claim_places(
 
     new = [i for i in indexes if i not in participants]
     try:
-        with session.begin_nested():
-            added = add_participants(session, [people[i] for i in new])
+        added = add_participants(session, [people[i] for i in new])
     except sa.exc.IntegrityError:
         # The same new person was added at this moment by a claim on another programme
-        # (claims on two programmes do not wait for each other): run again to match them.
+        # (claims on two programmes do not wait for each other): run again, from this
+        # operation's savepoint, to match them.
         raise _RetryOperation from None
     for index, participant in participants.items():
         if people[index].trn and participant.trn is None:
@@ -544,10 +550,6 @@ def claim_places(
     participant_ids.update(zip(new, added, strict=True))
 
     priority = _priority_local_authorities(session, programme.id)
-    settings = {r.setting.id for r in requests if r.setting is not None}
-    capacity = Capacity.load(
-        session, programme, cohort_ids=[cohort.id], setting_ids=sorted(settings)
-    )
     now = utcnow()
     programme_id, cohort_id, created_by_id = programme.id, cohort.id, by.id if by else None
     first_seq = last_seq - len(requests) + 1

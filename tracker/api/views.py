@@ -8,7 +8,7 @@ import marshmallow as ma
 import sqlalchemy as sa
 from flask import current_app, g, request, url_for
 from flask_smorest import Blueprint
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from tracker import cohorts, places, progress
 from tracker.accounts import find_local_authority
@@ -186,7 +186,11 @@ def _page(query: sa.Select, args: dict, present) -> dict:
 
 
 def _cohort_or_404(cohort_id: int) -> Cohort:
-    cohort = db.session.get(Cohort, cohort_id) if cohort_id <= MAX_ID else None
+    cohort = (
+        db.session.get(Cohort, cohort_id, options=[joinedload(Cohort.programme)])
+        if cohort_id <= MAX_ID
+        else None
+    )
     if cohort is None or (not is_dfe() and cohort.provider_id != current_user().provider_id):
         raise ApiProblem(404, f"There is no cohort {cohort_id} you can see")
     return cohort
