@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from tests import factories
 from tracker import places
+from tracker.errors import DomainError
 from tracker.extensions import db
 from tracker.models import Claim, ClaimStatus, Cohort, Setting
 
@@ -26,7 +27,7 @@ def _processes(app) -> int:
     return CLAIMS if max_connections >= CLAIMS + 50 else 40
 
 
-def _claim_in_child(app, jobs, barrier, results):
+def _claim_in_child(app, jobs, barrier, results, one_person=False):
     """Run in a forked process: wait for the others, then claim a place for each job."""
     with app.app_context():
         # The parent's pooled connections must not be shared across the fork.
@@ -37,12 +38,15 @@ def _claim_in_child(app, jobs, barrier, results):
                 outcome = places.claim_place(
                     db.session,
                     db.session.get(Cohort, cohort_id),
-                    full_name=f"Racer {index}",
-                    email=f"racer{index}@example.com",
+                    full_name="Racer" if one_person else f"Racer {index}",
+                    email="racer@example.com" if one_person else f"racer{index}@example.com",
                     setting=db.session.get(Setting, setting_id),
                 )
                 db.session.commit()
                 results.put((index, outcome.claim.id, outcome.claim.status.value))
+            except DomainError as refused:  # a rule said no: the parent checks which
+                db.session.rollback()
+                results.put((index, None, f"refused: {refused.message}"))
             except Exception as exc:  # reported to the parent, which fails the test
                 db.session.rollback()
                 results.put((index, None, repr(exc)))
@@ -51,23 +55,27 @@ def _claim_in_child(app, jobs, barrier, results):
     os._exit(0)  # skip the parent's atexit handlers and pytest's teardown in the child
 
 
-def _race(app, cohorts: list[Cohort]) -> list[tuple[int, int | None, str]]:
-    """Send CLAIMS claims at once over the cohorts (round robin); return what each got."""
-    settings = [factories.create_setting(db.session) for _ in range(CLAIMS)]
-    jobs = [(i, cohorts[i % len(cohorts)].id, settings[i].id) for i in range(CLAIMS)]
+def _race(
+    app, cohorts: list[Cohort], *, claims: int = CLAIMS, one_person: bool = False
+) -> list[tuple[int, int | None, str]]:
+    """Send claims at once over the cohorts (round robin); return what each got."""
+    settings = [factories.create_setting(db.session) for _ in range(claims)]
+    jobs = [(i, cohorts[i % len(cohorts)].id, settings[i].id) for i in range(claims)]
     db.session.commit()
 
-    n = _processes(app)
+    n = min(claims, _processes(app))
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(n)
     results = context.Queue()
     children = [
-        context.Process(target=_claim_in_child, args=(app, jobs[i::n], barrier, results))
+        context.Process(
+            target=_claim_in_child, args=(app, jobs[i::n], barrier, results, one_person)
+        )
         for i in range(n)
     ]
     for child in children:
         child.start()
-    answers = [results.get(timeout=180) for _ in range(CLAIMS)]
+    answers = [results.get(timeout=180) for _ in range(claims)]
     for child in children:
         child.join(timeout=60)
         assert child.exitcode == 0
@@ -126,3 +134,17 @@ def test_nested_caps_hold_under_a_rush(app, session):
     by_provider = _funded_by(Cohort.provider_id)
     assert by_provider[north.id] <= 15 and by_provider[south.id] <= 15
     assert sum(by_provider.values()) == 20
+
+
+def test_one_person_claimed_by_many_at_once_gets_one_claim(app, session):
+    prog = factories.programme(session)
+    cohorts = [factories.create_cohort(session, prog=prog, places=5) for _ in range(2)]
+
+    answers = _race(app, cohorts, claims=30, one_person=True)
+
+    made = [a for a in answers if a[1] is not None]
+    refused = [a[2] for a in answers if a[1] is None]
+    assert len(made) == 1
+    assert len(refused) == 29
+    assert all(r.startswith("refused: racer@example.com already has a") for r in refused), refused
+    assert session.scalar(sa.select(sa.func.count(Claim.id))) == 1

@@ -14,13 +14,15 @@ Otherwise it waits. The waiting list is ordered by priority region first, then b
 order of claims; a place given back before training starts goes to the first waiting
 claim that fits, at once.
 
-Concurrency: each operation starts by bumping ``programmes.ledger_seq`` with an UPDATE.
-On PostgreSQL that takes the programme's row lock until commit, so decisions about one
-programme happen one at a time, on any number of machines; on SQLite the transaction
-already holds the database's write lock (see ``tracker.database``). The counts are read
-after the lock is held, so they are never stale. The lock is always the first one an
-operation takes, so two operations cannot deadlock on it; if the database still reports
-a deadlock or serialisation failure, the operation is rolled back to its savepoint and
+Concurrency: before it decides anything, each operation bumps ``programmes.ledger_seq``
+with an UPDATE. On PostgreSQL that takes the programme's row lock until commit, so
+decisions about one programme happen one at a time, on any number of machines; on SQLite
+the transaction already holds the database's write lock (see ``tracker.database``). The
+counts are read after the lock is held, so they are never stale. A claim finds and adds
+the people it names first, as that decides no places, so the lock is held only while the
+places are decided and written; a claim for the same person made meanwhile is caught by
+the database's one-live-claim-per-programme index. If the database reports a deadlock, a
+serialisation failure or such a clash, the operation is rolled back to its savepoint and
 retried here, never shown to a user.
 
 Functions flush; they never commit. The caller commits once, at the edge.
@@ -43,6 +45,7 @@ from tracker.audit import record_created
 from tracker.database import IN_CHUNK, insert_one, insert_rows, one_of
 from tracker.errors import DomainError
 from tracker.models import (
+    LIVE_CLAIM_INDEX,
     LIVE_STATUSES,
     Allocation,
     Claim,
@@ -169,17 +172,24 @@ def lock_programme(session: Session, programme_id: int, count: int = 1) -> int:
 # -- the caps ----------------------------------------------------------------------------
 
 
+def _in_force(query: sa.Select, programme_id: int, on: date | None) -> sa.Select:
+    """Narrow a query of targets to the one in force on a date (today by default): the
+    latest set to take effect by then."""
+    on = on or date.today()  # noqa: DTZ011  (targets take effect on calendar dates)
+    return (
+        query.where(
+            ProgrammeTarget.programme_id == programme_id, ProgrammeTarget.effective_on <= on
+        )
+        .order_by(ProgrammeTarget.effective_on.desc(), ProgrammeTarget.id.desc())
+        .limit(1)
+    )
+
+
 def current_target(
     session: Session, programme_id: int, on: date | None = None
 ) -> ProgrammeTarget | None:
     """Return the target in force on a date (today by default): the latest set before it."""
-    on = on or date.today()  # noqa: DTZ011  (targets take effect on calendar dates)
-    return session.scalar(
-        sa.select(ProgrammeTarget)
-        .where(ProgrammeTarget.programme_id == programme_id, ProgrammeTarget.effective_on <= on)
-        .order_by(ProgrammeTarget.effective_on.desc(), ProgrammeTarget.id.desc())
-        .limit(1)
-    )
+    return session.scalar(_in_force(sa.select(ProgrammeTarget), programme_id, on))
 
 
 class Placement(NamedTuple):
@@ -188,6 +198,11 @@ class Placement(NamedTuple):
     cohort_id: int
     setting_id: int | None
     local_authority_id: int | None
+
+
+def _target_in_force(programme_id: int) -> sa.ScalarSelect:
+    """The places of the target in force today, as a subquery."""
+    return _in_force(sa.select(ProgrammeTarget.places), programme_id, None).scalar_subquery()
 
 
 @dataclass
@@ -281,14 +296,32 @@ class Capacity:
         """Read the counts, for every cohort and setting or only the ones named."""
         pid = programme.id
         holding = sa.and_(Claim.programme_id == pid, Claim.holds_place.is_(True))
-        target = current_target(session, pid)
-
-        cohort_q = sa.select(Cohort.id, Cohort.provider_id, Cohort.places, Cohort.status).where(
-            Cohort.programme_id == pid
+        # Each cohort with its provider's allocation and the programme's target in force,
+        # in one statement.
+        cohort_q = (
+            sa.select(
+                Cohort.id,
+                Cohort.provider_id,
+                Cohort.places,
+                Cohort.status,
+                sa.func.coalesce(Allocation.places, 0).label("allocation"),
+                _target_in_force(pid).label("target"),
+            )
+            .outerjoin(
+                Allocation,
+                sa.and_(
+                    Allocation.provider_id == Cohort.provider_id, Allocation.programme_id == pid
+                ),
+            )
+            .where(Cohort.programme_id == pid)
         )
         if cohort_ids is not None:
             cohort_q = cohort_q.where(Cohort.id.in_(cohort_ids))
         cohorts = session.execute(cohort_q).all()
+        if cohorts:
+            target_places = cohorts[0].target
+        else:  # no cohort to decide for; the target is asked for on its own
+            target_places = session.scalar(sa.select(_target_in_force(pid)))
         used = _places_used(
             session,
             pid,
@@ -319,15 +352,9 @@ class Capacity:
                         quota_used[(quota.id, cohort_id if quota.per_cohort else None)] += count
 
         return cls(
-            programme_cap=target.places if target else None,
+            programme_cap=target_places,
             programme_used=used[PROGRAMME][None],
-            allocation_cap=dict(
-                session.execute(
-                    sa.select(Allocation.provider_id, Allocation.places).where(
-                        Allocation.programme_id == pid
-                    )
-                ).all()
-            ),
+            allocation_cap={c.provider_id: c.allocation for c in cohorts},
             allocation_used=used[ALLOCATION],
             cohort_cap={c.id: c.places for c in cohorts},
             cohort_provider={c.id: c.provider_id for c in cohorts},
@@ -501,15 +528,12 @@ def claim_places(
     if not requests:
         return []
     programme = cohort.programme
-    last_seq = lock_programme(session, programme.id, count=len(requests))
-    # Read under the lock: the cohort's status and places as they are now, and every cap.
-    settings = {r.setting.id for r in requests if r.setting is not None}
-    capacity = Capacity.load(
-        session, programme, cohort_ids=[cohort.id], setting_ids=sorted(settings)
-    )
-    if capacity.cohort_status.get(cohort.id) != CohortStatus.OPEN:
+    if cohort.status != CohortStatus.OPEN:
         raise DomainError(f"{cohort.name} is not taking claims", field="cohort")
 
+    # Who the people are, before the lock: it decides no places. A claim made meanwhile
+    # for one of them is caught by the database (one live claim per person and programme),
+    # and the operation then runs again.
     errors: dict[int, DomainError] = {}
     people: dict[int, Person] = {}
     for index, request in enumerate(requests):
@@ -539,17 +563,26 @@ def claim_places(
     try:
         added = add_participants(session, [people[i] for i in new])
     except sa.exc.IntegrityError:
-        # The same new person was added at this moment by a claim on another programme
-        # (claims on two programmes do not wait for each other): run again, from this
-        # operation's savepoint, to match them.
+        # The same new person was added at this moment by another claim: run again, from
+        # this operation's savepoint, to match them.
         raise _RetryOperation from None
     for index, participant in participants.items():
         if people[index].trn and participant.trn is None:
             participant.trn = people[index].trn
     participant_ids = {index: participant.id for index, participant in participants.items()}
     participant_ids.update(zip(new, added, strict=True))
-
     priority = _priority_local_authorities(session, programme.id)
+    session.flush()  # a TRN added to someone's record is written before the lock
+
+    # The decisions, under the lock: the cohort's status and every cap as they are now.
+    last_seq = lock_programme(session, programme.id, count=len(requests))
+    settings = {r.setting.id for r in requests if r.setting is not None}
+    capacity = Capacity.load(
+        session, programme, cohort_ids=[cohort.id], setting_ids=sorted(settings)
+    )
+    if capacity.cohort_status.get(cohort.id) != CohortStatus.OPEN:
+        raise DomainError(f"{cohort.name} is not taking claims", field="cohort")
+
     now = utcnow()
     programme_id, cohort_id, created_by_id = programme.id, cohort.id, by.id if by else None
     first_seq = last_seq - len(requests) + 1
@@ -589,7 +622,14 @@ def claim_places(
         else:
             row["waiting_reason"] = blocker
         rows.append(row)
-    _insert_claims(session, rows)
+    try:
+        _insert_claims(session, rows)
+    except sa.exc.IntegrityError as error:
+        if LIVE_CLAIM_INDEX not in str(error.orig):
+            raise
+        # Someone named here was given a live claim on the programme meanwhile: run again,
+        # to say so.
+        raise _RetryOperation from None
     made = [
         NewClaim(
             row["id"],

@@ -3,7 +3,7 @@
 from tracker.models.api import ApiToken, IdempotencyRecord
 from tracker.models.audit import AuditEvent
 from tracker.models.base import Base
-from tracker.models.claim import LIVE_STATUSES, Claim, ClaimStatus, Declaration
+from tracker.models.claim import LIVE_CLAIM_INDEX, LIVE_STATUSES, Claim, ClaimStatus, Declaration
 from tracker.models.cohort import Cohort, CohortStatus
 from tracker.models.organisation import Allocation, Provider, Setting, SettingKind
 from tracker.models.participant import Participant
@@ -13,6 +13,7 @@ from tracker.models.reminder import OutboxMessage, OutboxStatus, ReminderRule
 from tracker.models.user import Role, User
 
 __all__ = [
+    "LIVE_CLAIM_INDEX",
     "LIVE_STATUSES",
     "Allocation",
     "ApiToken",

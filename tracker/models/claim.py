@@ -25,6 +25,8 @@ class ClaimStatus(enum.StrEnum):
 
 # A person may hold one live claim per programme: waiting, funded or in training.
 LIVE_STATUSES = (ClaimStatus.WAITING, ClaimStatus.FUNDED, ClaimStatus.STARTED)
+# One live claim per person and programme: the database keeps to it, whatever runs at once.
+LIVE_CLAIM_INDEX = "uq_claims_live_participant_programme"
 _LIVE_SQL = sa.text("status IN ('waiting', 'funded', 'started')")
 # As each database writes "holds a place" in a query, so that it uses the index below.
 _HOLDING_SQLITE, _HOLDING_POSTGRESQL = sa.text("holds_place = 1"), sa.text("holds_place")
@@ -34,7 +36,7 @@ class Claim(Base):
     __tablename__ = "claims"
     __table_args__ = (
         sa.Index(
-            "uq_claims_live_participant_programme",
+            LIVE_CLAIM_INDEX,
             "programme_id",
             "participant_id",
             unique=True,
