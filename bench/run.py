@@ -815,6 +815,10 @@ def render(results: list[dict], info: dict, command: str, started: str, not_run:
         "* CSV: each row writes a participant, a claim and two audit rows into indexed",
         "  tables; the reference writes one row into a table without an index. PostgreSQL",
         "  takes the rows by COPY; SQLite by executemany.",
+        "* SQLite: every transaction, a page's reads included, takes the database's write",
+        "  lock (`BEGIN IMMEDIATE`, `tracker/database.py`), so the workers answer one at a",
+        "  time. It is the embedded default for running the service anywhere; PostgreSQL is",
+        "  the production database.",
     ]
     lines += [
         "",
