@@ -196,6 +196,43 @@ def test_priority_regions_wait_ahead_and_are_funded_first(session):
     assert places.waiting_position(session, london) == 1
 
 
+def test_a_claim_made_is_told_where_it_waits_as_the_list_says_after(session):
+    cohort = factories.create_cohort(session, places=1)
+    cohort.programme.priority_regions = [region(session, "North East")]
+    other = factories.create_cohort(session, prog=cohort.programme, places=0)
+    claim(session, other)  # waits in another cohort: not on this list
+    areas = ["202", "391", "202", "391", "202"]  # London, then Newcastle (a priority region)
+    told = []
+    for la_code in ["202", *areas]:
+        outcome = places.claim_place(
+            session,
+            cohort,
+            full_name="Someone",
+            email=f"someone.{next(_people)}@example.com",
+            setting=factories.create_setting(session, la_code=la_code),
+        )
+        told.append((outcome.claim, outcome.waiting_position))
+    batch = places.claim_places(
+        session,
+        cohort,
+        [
+            places.ClaimRequest(
+                "Someone",
+                f"batch.{n}@example.com",
+                setting=factories.create_setting(session, la_code=code),
+            )
+            for n, code in enumerate(["391", "202"])
+        ],
+    )
+
+    assert told[0][1] is None  # funded
+    # Each was told its place as it joined; later priority claims go ahead of it since.
+    assert [position for _, position in told[1:]] == [1, 1, 3, 2, 5]
+    assert [c.waiting_position for c in batch] == [3, 7]
+    asked = places.waiting_positions(session, [c for c, _ in told[1:]] + batch)
+    assert asked[batch[0].id] == 3 and asked[batch[1].id] == 7
+
+
 def test_a_place_given_back_before_training_goes_to_the_next_waiting_claim(session):
     cohort = factories.create_cohort(session, places=1)
     funded = claim(session, cohort)

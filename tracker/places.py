@@ -76,6 +76,8 @@ ALLOCATION = "allocation"
 COHORT = "cohort"
 REGION_QUOTA = "region-quota"
 SETTING = "setting"
+# Not a cap: the claims waiting in a cohort, counted with the places used.
+WAITING = "waiting"
 
 WAITING_REASONS = {
     PROGRAMME: "The programme's funded places are all taken",
@@ -92,6 +94,9 @@ class LedgerOutcome:
 
     claim: Claim
     promoted: list[Claim] = field(default_factory=list)
+    # Where a claim just made waits (1 is next), when the operation knows it; else ask
+    # ``waiting_position``.
+    waiting_position: int | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,8 @@ class NewClaim:
     status: ClaimStatus
     waiting_reason: str | None
     queue_seq: int
+    # Its place on the cohort's waiting list when made (1 is next), if it waits.
+    waiting_position: int | None = None
 
 
 # -- retries -----------------------------------------------------------------------------
@@ -258,11 +265,20 @@ def _places_used(
         )
         .group_by(Claim.setting_id),
     ]
+    if cohort_ids is not None:
+        # The claims waiting in each cohort named, priority ones apart (key: cohort id,
+        # negative for the priority ones): where a claim made now joins the list.
+        key = sa.case((Claim.is_priority, -Claim.cohort_id), else_=Claim.cohort_id)
+        parts.append(
+            sa.select(sa.literal(WAITING), key, count)
+            .where(Claim.cohort_id.in_(cohort_ids), Claim.status == ClaimStatus.WAITING)
+            .group_by(key)
+        )
     used: dict[str, Counter] = {
-        level: Counter() for level in (PROGRAMME, ALLOCATION, COHORT, SETTING)
+        level: Counter() for level in (PROGRAMME, ALLOCATION, COHORT, SETTING, WAITING)
     }
-    for level, key, n in session.execute(sa.union_all(*parts)):
-        used[level][key] = n
+    for level, of, n in session.execute(sa.union_all(*parts)):
+        used[level][of] = n
     return used
 
 
@@ -283,6 +299,8 @@ class Capacity:
     quotas: list[_Quota]
     quota_used: Counter  # keyed by (quota id, cohort id or None)
     region_of_la: dict[int, int]
+    # Claims waiting by cohort id (negative for priority ones), for the cohorts named.
+    waiting: Counter = field(default_factory=Counter)
 
     @classmethod
     def load(
@@ -365,6 +383,7 @@ class Capacity:
             quotas=quotas,
             quota_used=quota_used,
             region_of_la=region_of_la,
+            waiting=used[WAITING],
         )
 
     def _quota_keys(self, claim: Claim | Placement) -> list[tuple[_Quota, tuple[int, int | None]]]:
@@ -394,6 +413,18 @@ class Capacity:
         ):
             return SETTING
         return None
+
+    def queue(self, cohort_id: int, is_priority: bool) -> int:
+        """Put a claim made now on its cohort's waiting list; return its place (1 is next).
+
+        The order is the one ``waiting_positions`` gives: priority regions first, then
+        the order of claims, and a claim made now comes after every claim made before it.
+        """
+        if is_priority:
+            self.waiting[-cohort_id] += 1
+            return self.waiting[-cohort_id]
+        self.waiting[cohort_id] += 1
+        return self.waiting[-cohort_id] + self.waiting[cohort_id]
 
     def take(self, claim: Claim | Placement) -> None:
         self.programme_used += 1
@@ -587,6 +618,7 @@ def claim_places(
     programme_id, cohort_id, created_by_id = programme.id, cohort.id, by.id if by else None
     first_seq = last_seq - len(requests) + 1
     rows = []
+    positions: dict[int, int] = {}
     for index, request in enumerate(requests):
         # The place counts in the setting's area, or (for EP) in the area named.
         if request.setting is not None:
@@ -621,6 +653,7 @@ def claim_places(
             capacity.take(place)
         else:
             row["waiting_reason"] = blocker
+            positions[index] = capacity.queue(cohort_id, row["is_priority"])
         rows.append(row)
     try:
         _insert_claims(session, rows)
@@ -638,8 +671,9 @@ def claim_places(
             row["status"],
             row["waiting_reason"],
             row["queue_seq"],
+            positions.get(index),
         )
-        for row in rows
+        for index, row in enumerate(rows)
     ]
     logger.info(
         "%d claims for cohort %s: %d funded",
@@ -675,7 +709,7 @@ def claim_place(
         options=[joinedload(Claim.participant), joinedload(Claim.local_authority)],
     )
     set_committed_value(claim, "declarations", [])
-    return LedgerOutcome(claim)
+    return LedgerOutcome(claim, waiting_position=made.waiting_position)
 
 
 def fund_waiting_claims(session: Session, programme: Programme) -> list[Claim]:

@@ -395,7 +395,7 @@ def claim_place(data, cohort_id):
     )
     location = url_for("api.get_enrolment", enrolment_id=outcome.claim.id)
     claim = outcome.claim
-    return _present_enrolment(claim, waiting_position(db.session, claim)), {"Location": location}
+    return _present_enrolment(claim, outcome.waiting_position), {"Location": location}
 
 
 # -- enrolments --------------------------------------------------------------------------
