@@ -179,10 +179,9 @@ def lock_programme(session: Session, programme_id: int, count: int = 1) -> int:
 # -- the caps ----------------------------------------------------------------------------
 
 
-def _in_force(query: sa.Select, programme_id: int, on: date | None) -> sa.Select:
-    """Narrow a query of targets to the one in force on a date (today by default): the
-    latest set to take effect by then."""
-    on = on or date.today()  # noqa: DTZ011  (targets take effect on calendar dates)
+def _in_force(query: sa.Select, programme_id, on) -> sa.Select:
+    """Narrow a query of targets to the one in force on a date: the latest set to take
+    effect by then."""
     return (
         query.where(
             ProgrammeTarget.programme_id == programme_id, ProgrammeTarget.effective_on <= on
@@ -196,6 +195,7 @@ def current_target(
     session: Session, programme_id: int, on: date | None = None
 ) -> ProgrammeTarget | None:
     """Return the target in force on a date (today by default): the latest set before it."""
+    on = on or date.today()  # noqa: DTZ011  (targets take effect on calendar dates)
     return session.scalar(_in_force(sa.select(ProgrammeTarget), programme_id, on))
 
 
@@ -207,9 +207,34 @@ class Placement(NamedTuple):
     local_authority_id: int | None
 
 
-def _target_in_force(programme_id: int) -> sa.ScalarSelect:
-    """The places of the target in force today, as a subquery."""
-    return _in_force(sa.select(ProgrammeTarget.places), programme_id, None).scalar_subquery()
+@functools.cache
+def _cohorts_statement(named_cohorts: bool) -> sa.Select:
+    """Each cohort of a programme (or those named) with its provider's allocation and the
+    programme's target in force, in one statement built once for each shape. Its
+    parameters: programme_id, today, and cohort_ids (named_cohorts)."""
+    programme_id = sa.bindparam("programme_id")
+    target = _in_force(sa.select(ProgrammeTarget.places), programme_id, sa.bindparam("today"))
+    query = (
+        sa.select(
+            Cohort.id,
+            Cohort.provider_id,
+            Cohort.places,
+            Cohort.status,
+            sa.func.coalesce(Allocation.places, 0).label("allocation"),
+            target.scalar_subquery().label("target"),
+        )
+        .outerjoin(
+            Allocation,
+            sa.and_(
+                Allocation.provider_id == Cohort.provider_id,
+                Allocation.programme_id == programme_id,
+            ),
+        )
+        .where(Cohort.programme_id == programme_id)
+    )
+    if named_cohorts:
+        query = query.where(Cohort.id.in_(sa.bindparam("cohort_ids")))
+    return query
 
 
 @dataclass
@@ -220,31 +245,24 @@ class _Quota:
     per_cohort: bool
 
 
-def _places_used(
-    session: Session,
-    programme_id: int,
-    *,
-    cohort_ids: list[int] | None,
-    provider_ids: list[int] | None,
-    setting_ids: list[int] | None,
-) -> dict[str, Counter]:
-    """The places used now at each level, in one statement: by the programme, by each
-    provider and cohort (every one, or those named), and by each setting (named, or all).
-
-    Providers and cohorts count the claims holding a place from the index of those
-    (``ix_claims_holding_cohort``), cohort by cohort; settings count claims funded or in
-    training, as the per-setting limit does.
-    """
+@functools.cache
+def _places_used_statement(named_cohorts: bool, named_settings: bool) -> sa.CompoundSelect:
+    """The statement ``_places_used`` runs, built once for each shape: building one costs
+    more than running it. Its parameters: programme_id, and cohort_ids and provider_ids
+    (named_cohorts), setting_ids (named_settings)."""
     # Written as the index's condition is (``Claim.holds_place``, not ``IS true``).
     holding = Claim.holds_place
     count = sa.func.count().label("used")
+    programme_id = sa.bindparam("programme_id")
     cohorts = sa.select(Cohort.id).where(Cohort.programme_id == programme_id)
-    if provider_ids is not None:
-        cohorts = cohorts.where(Cohort.provider_id.in_(provider_ids))
-    in_cohorts = Claim.cohort_id.in_(cohort_ids if cohort_ids is not None else cohorts)
+    if named_cohorts:
+        cohorts = cohorts.where(Cohort.provider_id.in_(sa.bindparam("provider_ids")))
+        in_cohorts = Claim.cohort_id.in_(sa.bindparam("cohort_ids"))
+    else:
+        in_cohorts = Claim.cohort_id.in_(cohorts)
     at_settings = Claim.setting_id.is_not(None)
-    if setting_ids is not None and len(setting_ids) <= IN_CHUNK:
-        at_settings = Claim.setting_id.in_(setting_ids)
+    if named_settings:
+        at_settings = Claim.setting_id.in_(sa.bindparam("setting_ids"))
     parts = [
         sa.select(sa.literal(PROGRAMME).label("level"), sa.null().label("key"), count).where(
             Claim.programme_id == programme_id, holding
@@ -265,19 +283,46 @@ def _places_used(
         )
         .group_by(Claim.setting_id),
     ]
-    if cohort_ids is not None:
+    if named_cohorts:
         # The claims waiting in each cohort named, priority ones apart (key: cohort id,
         # negative for the priority ones): where a claim made now joins the list.
         key = sa.case((Claim.is_priority, -Claim.cohort_id), else_=Claim.cohort_id)
         parts.append(
             sa.select(sa.literal(WAITING), key, count)
-            .where(Claim.cohort_id.in_(cohort_ids), Claim.status == ClaimStatus.WAITING)
+            .where(in_cohorts, Claim.status == ClaimStatus.WAITING)
             .group_by(key)
         )
+    return sa.union_all(*parts)
+
+
+def _places_used(
+    session: Session,
+    programme_id: int,
+    *,
+    cohort_ids: list[int] | None,
+    provider_ids: list[int] | None,
+    setting_ids: list[int] | None,
+) -> dict[str, Counter]:
+    """The places used now at each level, in one statement: by the programme, by each
+    provider and cohort (every one, or those of the cohorts named), by each setting (named,
+    or all), and the claims waiting in each cohort named.
+
+    Providers and cohorts count the claims holding a place from the index of those
+    (``ix_claims_holding_cohort``), cohort by cohort; settings count claims funded or in
+    training, as the per-setting limit does.
+    """
+    named_cohorts = cohort_ids is not None
+    named_settings = setting_ids is not None and len(setting_ids) <= IN_CHUNK
+    params: dict = {"programme_id": programme_id}
+    if named_cohorts:
+        params.update(cohort_ids=cohort_ids, provider_ids=provider_ids)
+    if named_settings:
+        params["setting_ids"] = setting_ids
     used: dict[str, Counter] = {
         level: Counter() for level in (PROGRAMME, ALLOCATION, COHORT, SETTING, WAITING)
     }
-    for level, of, n in session.execute(sa.union_all(*parts)):
+    statement = _places_used_statement(named_cohorts, named_settings)
+    for level, of, n in session.execute(statement, params):
         used[level][of] = n
     return used
 
@@ -314,32 +359,16 @@ class Capacity:
         """Read the counts, for every cohort and setting or only the ones named."""
         pid = programme.id
         holding = sa.and_(Claim.programme_id == pid, Claim.holds_place.is_(True))
-        # Each cohort with its provider's allocation and the programme's target in force,
-        # in one statement.
-        cohort_q = (
-            sa.select(
-                Cohort.id,
-                Cohort.provider_id,
-                Cohort.places,
-                Cohort.status,
-                sa.func.coalesce(Allocation.places, 0).label("allocation"),
-                _target_in_force(pid).label("target"),
-            )
-            .outerjoin(
-                Allocation,
-                sa.and_(
-                    Allocation.provider_id == Cohort.provider_id, Allocation.programme_id == pid
-                ),
-            )
-            .where(Cohort.programme_id == pid)
-        )
+        today = date.today()  # noqa: DTZ011  (targets take effect on calendar dates)
+        params = {"programme_id": pid, "today": today}
         if cohort_ids is not None:
-            cohort_q = cohort_q.where(Cohort.id.in_(cohort_ids))
-        cohorts = session.execute(cohort_q).all()
+            params["cohort_ids"] = cohort_ids
+        cohorts = session.execute(_cohorts_statement(cohort_ids is not None), params).all()
         if cohorts:
             target_places = cohorts[0].target
         else:  # no cohort to decide for; the target is asked for on its own
-            target_places = session.scalar(sa.select(_target_in_force(pid)))
+            target = current_target(session, pid, today)
+            target_places = target.places if target else None
         used = _places_used(
             session,
             pid,
