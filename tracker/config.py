@@ -45,6 +45,9 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     # Requests one API token may make (a Flask-Limiter rate string).
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "300 per minute")
+    # The longest a web worker keeps a dashboard's figures while nothing has changed
+    # (tracker/web/page_cache.py); 0 works them out on every view.
+    PAGE_CACHE_SECONDS = float(os.environ.get("PAGE_CACHE_SECONDS", "60"))
 
     # The service's public address, for links in emails (sent with no request to go by).
     SERVICE_URL = os.environ.get("SERVICE_URL", "http://127.0.0.1:5000")

@@ -419,3 +419,16 @@ def test_different_filters_are_kept_apart(dfe_client, session):
     assert not only_npq.select("[data-programme=ey-senco-l3]")
     shown = text(only_npq.select_one("[data-filters-applied]"))
     assert shown.startswith("Showing: SENCO National Professional Qualification")
+
+
+def test_with_no_time_to_keep_them_the_figures_are_worked_out_on_every_view(
+    app, dfe_client, session
+):
+    app.config["PAGE_CACHE_SECONDS"] = 0
+    app.extensions.pop("page_cache", None)
+    build(session, per_cohort=2)
+    session.commit()
+    assert dfe_client.get("/dashboard").status_code == 200
+    with counting_statements() as again:
+        assert dfe_client.get("/dashboard").status_code == 200
+    assert len(again) > 10

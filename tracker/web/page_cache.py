@@ -77,7 +77,7 @@ def parts() -> RenderedParts:
         store = app.extensions.setdefault(
             "page_cache",
             RenderedParts(
-                max_age=float(app.config.get("PAGE_CACHE_SECONDS", 60)),
+                max_age=float(app.config["PAGE_CACHE_SECONDS"]),
                 max_entries=int(app.config.get("PAGE_CACHE_ENTRIES", 200)),
             ),
         )
