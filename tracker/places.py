@@ -622,17 +622,17 @@ def claim_places(
     new = [i for i in indexes if i not in participants]
     try:
         added = add_participants(session, [people[i] for i in new])
+        for index, participant in participants.items():
+            if people[index].trn and participant.trn is None:
+                participant.trn = people[index].trn
+        session.flush()  # a TRN added to someone's record is written before the lock
     except sa.exc.IntegrityError:
-        # The same new person was added at this moment by another claim: run again, from
-        # this operation's savepoint, to match them.
+        # The same new person (or TRN) was added at this moment by another claim: run
+        # again, from this operation's savepoint, to match them.
         raise _RetryOperation from None
-    for index, participant in participants.items():
-        if people[index].trn and participant.trn is None:
-            participant.trn = people[index].trn
     participant_ids = {index: participant.id for index, participant in participants.items()}
     participant_ids.update(zip(new, added, strict=True))
     priority = _priority_local_authorities(session, programme.id)
-    session.flush()  # a TRN added to someone's record is written before the lock
 
     # The decisions, under the lock: the cohort's status and every cap as they are now.
     last_seq = lock_programme(session, programme.id, count=len(requests))
