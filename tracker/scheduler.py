@@ -85,11 +85,10 @@ def run_scheduler(app: Flask) -> None:
     scheduler = build_scheduler(app)
 
     def stop(signum, frame):
+        # Only raise here: a signal handler runs between any two steps of the main thread,
+        # maybe inside the scheduler's own locks, so stopping it here could deadlock.
         logger.info("Scheduler stopping (signal %s)", signum)
-        if scheduler.running:
-            scheduler.shutdown(wait=False)
-        else:  # stopped before it started: nothing is in hand
-            raise SystemExit(0)
+        raise SystemExit(0)
 
     def started(event):
         jobs = ", ".join(sorted(job.id for job in scheduler.get_jobs()))
@@ -98,5 +97,9 @@ def run_scheduler(app: Flask) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     scheduler.add_listener(started, EVENT_SCHEDULER_STARTED)
-    scheduler.start()
+    try:
+        scheduler.start()
+    except SystemExit:
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
     logger.info("Scheduler stopped")
