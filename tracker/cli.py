@@ -173,9 +173,10 @@ def scheduler_command():
     """Run the scheduled jobs in this process, until stopped (run one, outside web workers)."""
     from flask import current_app
 
-    from tracker.scheduler import run_scheduler
+    from tracker.scheduler import leave, run_scheduler
 
     run_scheduler(current_app._get_current_object())
+    leave()
 
 
 @tracker_cli.command("create-token")

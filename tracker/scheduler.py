@@ -12,7 +12,9 @@ Jobs, in Europe/London time:
 """
 
 import logging
+import os
 import signal
+import threading
 from datetime import timedelta
 
 from apscheduler.events import EVENT_SCHEDULER_STARTED
@@ -103,3 +105,20 @@ def run_scheduler(app: Flask) -> None:
         if scheduler.running:
             scheduler.shutdown(wait=True)
     logger.info("Scheduler stopped")
+
+
+def leave() -> None:
+    """End the scheduler's process once it has stopped in order (its job in hand finished).
+
+    A thread some library left running must not keep the process, and whatever supervises
+    it, waiting after a stop: any such thread is named in the log, then the process ends.
+    """
+    lingering = [
+        t.name
+        for t in threading.enumerate()
+        if t is not threading.main_thread() and not t.daemon and t.is_alive()
+    ]
+    if lingering:
+        logger.warning("Leaving with threads still running: %s", ", ".join(lingering))
+    logging.shutdown()
+    os._exit(0)

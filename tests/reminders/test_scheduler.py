@@ -146,21 +146,31 @@ def test_the_scheduler_command_runs_until_told_to_stop(tmp_path):
         check=True,
         timeout=120,
     )
-    scheduler = subprocess.Popen(  # noqa: S603  (our own command line)
-        [sys.executable, "-m", "flask", "--app", "wsgi", "tracker", "scheduler"],
-        cwd=ROOT,
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines = []
-    for line in scheduler.stderr:
-        lines.append(line)
-        if "Scheduler started with jobs" in line:
-            break
-    scheduler.send_signal(signal.SIGTERM)
-    rest = scheduler.communicate(timeout=30)[1]
+    # The log goes to a file, not a pipe: the test waits for the process itself to end.
+    log = tmp_path / "scheduler.log"
+    with log.open("w") as output:
+        scheduler = subprocess.Popen(  # noqa: S603  (our own command line)
+            [sys.executable, "-m", "flask", "--app", "wsgi", "tracker", "scheduler"],
+            cwd=ROOT,
+            env=env,
+            stderr=output,
+            text=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "Scheduler started with jobs" not in log.read_text():
+            assert scheduler.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        started = log.read_text()
+        scheduler.send_signal(signal.SIGTERM)
+        scheduler.wait(timeout=30)
+    finally:
+        if scheduler.poll() is None:
+            scheduler.kill()
+            scheduler.wait()
+    rest = log.read_text()[len(started) :]
 
-    assert scheduler.returncode == 0
-    assert "Scheduler started with jobs: queue-due, send-queued" in "".join(lines)
+    assert scheduler.returncode == 0, rest
+    assert "Scheduler started with jobs: queue-due, send-queued" in started
     assert "Scheduler stopped" in rest
