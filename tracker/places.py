@@ -179,9 +179,10 @@ def lock_programme(session: Session, programme_id: int, count: int = 1) -> int:
 # -- the caps ----------------------------------------------------------------------------
 
 
-def _in_force(query: sa.Select, programme_id, on) -> sa.Select:
+def target_in_force(query: sa.Select, programme_id, on) -> sa.Select:
     """Narrow a query of targets to the one in force on a date: the latest set to take
-    effect by then."""
+    effect by then. ``programme_id`` may be a column, to correlate with a query of
+    programmes."""
     return (
         query.where(
             ProgrammeTarget.programme_id == programme_id, ProgrammeTarget.effective_on <= on
@@ -196,7 +197,7 @@ def current_target(
 ) -> ProgrammeTarget | None:
     """Return the target in force on a date (today by default): the latest set before it."""
     on = on or date.today()  # noqa: DTZ011  (targets take effect on calendar dates)
-    return session.scalar(_in_force(sa.select(ProgrammeTarget), programme_id, on))
+    return session.scalar(target_in_force(sa.select(ProgrammeTarget), programme_id, on))
 
 
 class Placement(NamedTuple):
@@ -213,7 +214,7 @@ def _cohorts_statement(named_cohorts: bool) -> sa.Select:
     programme's target in force, in one statement built once for each shape. Its
     parameters: programme_id, today, and cohort_ids (named_cohorts)."""
     programme_id = sa.bindparam("programme_id")
-    target = _in_force(sa.select(ProgrammeTarget.places), programme_id, sa.bindparam("today"))
+    target = target_in_force(sa.select(ProgrammeTarget.places), programme_id, sa.bindparam("today"))
     query = (
         sa.select(
             Cohort.id,

@@ -32,6 +32,7 @@ from tracker.models import (
     Setting,
     SettingKind,
 )
+from tracker.places import target_in_force
 
 LONDON = ZoneInfo("Europe/London")
 # The current rate is the mean of places funded per week over this many recent weeks.
@@ -199,13 +200,7 @@ class ProgrammeUptake(Figures):
 
 
 def _target_now(on: date) -> sa.ScalarSelect:
-    return (
-        sa.select(ProgrammeTarget.places)
-        .where(ProgrammeTarget.programme_id == Programme.id, ProgrammeTarget.effective_on <= on)
-        .order_by(ProgrammeTarget.effective_on.desc(), ProgrammeTarget.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+    return target_in_force(sa.select(ProgrammeTarget.places), Programme.id, on).scalar_subquery()
 
 
 def _last_cohort_end() -> sa.ScalarSelect:

@@ -7,11 +7,11 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovSelect, GovSubmitInput
+from govuk_frontend_wtf.wtforms_widgets import GovSelect, GovSubmitInput
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import MultiDict
-from wtforms import DateField, SelectField, SubmitField
+from wtforms import SelectField, SubmitField
 from wtforms.validators import ValidationError
 
 from tracker import exports, uptake
@@ -20,6 +20,7 @@ from tracker.models import LocalAuthority, Programme, Role
 from tracker.web import page_cache
 from tracker.web.access import require_role
 from tracker.web.dashboard_tables import Dashboard, local_dashboard, national_dashboard
+from tracker.web.fields import GovDateField
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 bp.before_request(require_role(Role.DFE, Role.LOCAL_AUTHORITY))
@@ -28,40 +29,6 @@ EXPORT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-
-
-class GovDateField(DateField):
-    """A date in three boxes (day, month, year), empty allowed, with GOV.UK's error messages."""
-
-    def __init__(self, label=None, validators=None, **kwargs):
-        super().__init__(label, validators, format="%d %m %Y", widget=GovDateInput(), **kwargs)
-
-    def process(self, formdata, *args, **kwargs):
-        super().process(formdata, *args, **kwargs)
-        # The widget shows exactly three boxes: give it three values, or none to show.
-        if self.raw_data:
-            self.raw_data = ([*self.raw_data, "", "", ""])[:3]
-        else:
-            self.raw_data = None
-
-    def process_formdata(self, valuelist):
-        self.data = None
-        parts = ([v.strip() for v in valuelist] + ["", "", ""])[:3]
-        if not any(parts):
-            return
-        name = self.label.text.lower()
-        if not all(parts):
-            missing = [n for n, v in zip(("day", "month", "year"), parts, strict=True) if not v]
-            raise ValueError(f"{self.label.text} must include a {' and a '.join(missing)}")
-        if not all(p.isdigit() for p in parts) or len(parts[2]) != 4:
-            raise ValueError(f"{self.label.text} must be a real date")
-        try:
-            self.data = date(int(parts[2]), int(parts[1]), int(parts[0]))
-        except ValueError:
-            raise ValueError(f"{self.label.text} must be a real date") from None
-        if not date(2000, 1, 1) <= self.data <= date(2100, 12, 31):
-            self.data = None
-            raise ValueError(f"{self.label.text} must be between 2000 and 2100 ({name})")
 
 
 class FilterForm(FlaskForm):
