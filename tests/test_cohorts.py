@@ -55,7 +55,7 @@ def test_a_cohort_cannot_shrink_below_its_funded_places(session):
         _edit(session, cohort, places=1)
 
 
-def test_a_cohort_with_live_claims_cannot_be_cancelled(session):
+def test_a_cohort_with_funded_claims_cannot_be_cancelled(session):
     cohort = factories.create_cohort(session, places=3)
     made = places.claim_place(
         session,
@@ -65,7 +65,7 @@ def test_a_cohort_with_live_claims_cannot_be_cancelled(session):
         setting=factories.create_setting(session),
     ).claim
 
-    with pytest.raises(DomainError, match="Move or withdraw the 1 live claims") as error:
+    with pytest.raises(DomainError, match="Move or withdraw the 1 funded participants") as error:
         _edit(session, cohort, status=CohortStatus.CANCELLED)
     assert error.value.field == "status"
 

@@ -27,7 +27,7 @@ from tracker.models import (
     SettingKind,
     User,
 )
-from tracker.places import ACTIVE_STATUSES, current_target
+from tracker.places import current_target, held_at_setting
 
 SCALE = 0.02
 CODES = (demo.NPQ, demo.EY, demo.EP)
@@ -202,7 +202,7 @@ def test_demo_obeys_every_cap(session, sign_ins):
                 sa.select(sa.func.count())
                 .where(
                     Claim.programme_id == programme.id,
-                    Claim.status.in_(ACTIVE_STATUSES),
+                    held_at_setting(),
                     Claim.setting_id.is_not(None),
                 )
                 .group_by(Claim.setting_id)

@@ -427,7 +427,7 @@ def test_only_eligible_settings_claim_early_years_places(session):
     with pytest.raises(DomainError, match="cannot claim a place") as error:
         claim(session, cohort, setting=school)
     assert error.value.field == "setting"
-    with pytest.raises(DomainError, match="Choose the setting"):
+    with pytest.raises(DomainError, match="Enter the URN of the setting"):
         places.claim_place(session, cohort, full_name="A Person", email="a@example.com")
 
 

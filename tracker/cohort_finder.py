@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
 from tracker.models import Claim, Cohort, CohortStatus, LocalAuthority, Programme, Setting
-from tracker.places import ACTIVE_STATUSES, Capacity
+from tracker.places import Capacity, Placement, held_at_setting
 
 
 @dataclass(frozen=True)
@@ -68,29 +68,17 @@ def places_left(
     by_programme: dict[int, list[Cohort]] = {}
     for cohort in cohorts:
         by_programme.setdefault(cohort.programme_id, []).append(cohort)
-    region_id = setting.local_authority.region_id if setting is not None else None
+    area = setting.local_authority_id if setting is not None else None
     left: dict[int, int] = {}
     for programme_cohorts in by_programme.values():
-        programme = programme_cohorts[0].programme
         capacity = Capacity.load(
             session,
-            programme,
+            programme_cohorts[0].programme,
             cohort_ids=[c.id for c in programme_cohorts],
             setting_ids=[],
         )
         for cohort in programme_cohorts:
-            room = [
-                capacity.cohort_cap[cohort.id] - capacity.cohort_used[cohort.id],
-                capacity.allocation_cap.get(cohort.provider_id, 0)
-                - capacity.allocation_used[cohort.provider_id],
-            ]
-            if capacity.programme_cap is not None:
-                room.append(capacity.programme_cap - capacity.programme_used)
-            for quota in capacity.quotas:
-                if region_id in quota.region_ids:
-                    key = (quota.id, cohort.id if quota.per_cohort else None)
-                    room.append(quota.places - capacity.quota_used[key])
-            left[cohort.id] = max(0, min(room))
+            left[cohort.id] = capacity.places_left(Placement(cohort.id, None, area))
     return left
 
 
@@ -101,7 +89,7 @@ def places_setting_may_add(
     held = dict(
         session.execute(
             sa.select(Claim.programme_id, sa.func.count())
-            .where(Claim.setting_id == setting.id, Claim.status.in_(ACTIVE_STATUSES))
+            .where(Claim.setting_id == setting.id, held_at_setting())
             .group_by(Claim.programme_id)
         ).all()
     )

@@ -8,15 +8,15 @@ from sqlalchemy.orm import Session
 
 from tracker.errors import DomainError
 from tracker.models import (
-    LIVE_STATUSES,
     Allocation,
     Claim,
+    ClaimStatus,
     Cohort,
     CohortStatus,
     Programme,
     Provider,
 )
-from tracker.places import promote_waiting
+from tracker.places import fund_waiting_claims, lock_programme, release_waiting, retrying
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ def _check(name: str, starts_on: date, ends_on: date, places: int, allocation: i
     return name
 
 
+@retrying
 def create_cohort(
     session: Session,
     provider: Provider,
@@ -61,6 +62,8 @@ def create_cohort(
     places: int,
 ) -> Cohort:
     """Create an open cohort offering places within the provider's allocation."""
+    # A ledger operation: the allocation it is checked against cannot change meanwhile.
+    lock_programme(session, programme.id)
     name = _check(
         name, starts_on, ends_on, places, _allocation_places(session, provider, programme)
     )
@@ -88,6 +91,19 @@ def create_cohort(
     return cohort
 
 
+RELEASED_REASONS = {
+    CohortStatus.CLOSED: "the cohort closed before a funded place came free",
+    CohortStatus.CANCELLED: "the cohort was cancelled",
+}
+# Which status a cohort may move to from each: a cancelled cohort stays cancelled.
+NEXT_STATUSES = {
+    CohortStatus.OPEN: {CohortStatus.OPEN, CohortStatus.CLOSED, CohortStatus.CANCELLED},
+    CohortStatus.CLOSED: {CohortStatus.OPEN, CohortStatus.CLOSED, CohortStatus.CANCELLED},
+    CohortStatus.CANCELLED: {CohortStatus.CANCELLED},
+}
+
+
+@retrying
 def update_cohort(
     session: Session,
     cohort: Cohort,
@@ -98,7 +114,18 @@ def update_cohort(
     places: int,
     status: CohortStatus,
 ) -> Cohort:
-    """Change a cohort; its places can fall no lower than the places already funded in it."""
+    """Change a cohort; its places can fall no lower than the places already funded in it.
+
+    A ledger operation: the places funded are counted under the programme's lock, so a
+    claim cannot slip in between the count and the change. Claims still waiting when the
+    cohort closes or is cancelled are released, with the people involved told.
+    """
+    lock_programme(session, cohort.programme_id)
+    session.refresh(cohort)
+    if status not in NEXT_STATUSES[cohort.status]:
+        raise DomainError(
+            f"A {cohort.status.value} cohort cannot be made {status.value}", field="status"
+        )
     name = _check(
         name,
         starts_on,
@@ -115,19 +142,23 @@ def update_cohort(
             field="places",
         )
     if status == CohortStatus.CANCELLED and cohort.status != CohortStatus.CANCELLED:
-        live = session.scalar(
+        holding = session.scalar(
             sa.select(sa.func.count()).where(
-                Claim.cohort_id == cohort.id, Claim.status.in_(LIVE_STATUSES)
+                Claim.cohort_id == cohort.id,
+                Claim.status.in_((ClaimStatus.FUNDED, ClaimStatus.STARTED)),
             )
         )
-        if live:
-            # Their places and waiting-list positions must go somewhere a person chose.
+        if holding:
+            # Their places must go somewhere a person chose.
             raise DomainError(
-                f"Move or withdraw the {live} live claims in this cohort before cancelling it",
+                f"Move or withdraw the {holding} funded participants in this cohort"
+                " before cancelling it",
                 field="status",
             )
     cohort.name, cohort.starts_on, cohort.ends_on = name, starts_on, ends_on
     cohort.places, cohort.status = places, status
     session.flush()
-    promote_waiting(session, cohort.programme)
+    if status in RELEASED_REASONS:
+        release_waiting(session, cohort, reason=RELEASED_REASONS[status])
+    fund_waiting_claims(session, cohort.programme)
     return cohort

@@ -251,7 +251,6 @@ HAZARDS = {
     ),
 }
 NO_SHOW_REASON = "Did not start the course"
-NO_PLACE_REASON = "No funded place came free before the cohort started"
 
 # -- names -------------------------------------------------------------------------------
 
@@ -552,7 +551,7 @@ class _DemoLoader:
         self.declarations: list[tuple[int, date]] = []
         self.used_emails: set[str] = set()
         self.used_trns: set[str] = set()
-        self.rejoiners: dict[tuple[str, str], list[tuple[date, _Person]]] = defaultdict(list)
+        self.rejoiners: dict[tuple[str, str], list[tuple[date, int]]] = defaultdict(list)
         self.childminder_queue: dict[str | None, list[Setting]] = {}
         self.owed = {code: {ClaimStatus.WITHDRAWN, ClaimStatus.DEFERRED} for code in (EY, NPQ, EP)}
         self._operations = 0
@@ -841,12 +840,6 @@ class _DemoLoader:
             for person in newcomers[-2:]:
                 person.setting = self.showcase_setting
         arrivals = [(_between(rng, window_start, window_end), p) for p in newcomers]
-        # People who deferred come back once they are ready, if the window is still open.
-        key = (plan.spec.name, plan.code)
-        returning = [(ready_on, p) for ready_on, p in self.rejoiners[key] if ready_on <= window_end]
-        self.rejoiners[key] = [(d, p) for d, p in self.rejoiners[key] if d > window_end]
-        for ready_on, person in returning:
-            arrivals.append((_between(rng, max(ready_on, window_start), window_end), person))
         arrivals.sort(key=lambda arrival: arrival[0])
         # The ledger takes the claims in the order they arrived, as one batch for each run
         # of claims made by the same account (the same rules as one by one, and faster).
@@ -863,6 +856,25 @@ class _DemoLoader:
                 self.people[claim.id] = person
             bar.update(len(run))
             self._ledger_operation_done(len(run))
+
+        # People who deferred come back once they are ready, if the window is still open:
+        # their own claims resume in this cohort (one person, one funded place).
+        key = (plan.spec.name, plan.code)
+        returning = [(d, c) for d, c in self.rejoiners[key] if d <= window_end]
+        self.rejoiners[key] = [(d, c) for d, c in self.rejoiners[key] if d > window_end]
+        resumed_in_training = []
+        for ready_on, claim_id in returning:
+            day = _between(rng, max(ready_on, window_start), window_end)
+            claim = self.session.get(Claim, claim_id)
+            try:
+                outcome = places.resume(self.session, claim, to_cohort=cohort)
+            except DomainError:
+                continue  # no room for them here: they stay deferred
+            self.sim[claim.id].ended = None
+            if claim.status == ClaimStatus.STARTED:
+                resumed_in_training.append(claim)
+            self._note_funded([claim, *outcome.promoted], day)
+            self._ledger_operation_done()
 
         # Some funded claims end before training starts, giving their place to the next in line.
         ending_by = min(today, starts_on - timedelta(days=1))
@@ -890,7 +902,14 @@ class _DemoLoader:
             return
 
         # The cohort closes as it starts. Whoever still waits is offered the next cohort when
-        # that could fund them (it is not full yet), or is withdrawn.
+        # that could fund them (it is not full yet); closing releases the rest.
+        for claim in self._claims_in(cohort, ClaimStatus.WAITING):
+            movable = claim.waiting_reason in (places.COHORT, places.REGION_QUOTA)
+            if plan.next is not None and movable and rng.random() < 0.75:
+                outcome = places.move_claim(self.session, claim, plan.next.cohort)
+                self._note_funded([outcome.claim, *outcome.promoted], starts_on - timedelta(days=1))
+                self._ledger_operation_done()
+        still_waiting = self._claims_in(cohort, ClaimStatus.WAITING)
         cohort_ops.update_cohort(
             self.session,
             cohort,
@@ -900,27 +919,28 @@ class _DemoLoader:
             places=cohort.places,
             status=CohortStatus.CLOSED,
         )
-        for claim in self._claims_in(cohort, ClaimStatus.WAITING):
-            movable = claim.waiting_reason in (places.COHORT, places.REGION_QUOTA)
-            if plan.next is not None and movable and rng.random() < 0.75:
-                outcome = places.move_claim(self.session, claim, plan.next.cohort)
-                self._note_funded([outcome.claim, *outcome.promoted], starts_on - timedelta(days=1))
-                self._ledger_operation_done()
-            else:
-                self._end(claim, ClaimStatus.WITHDRAWN, NO_PLACE_REASON, starts_on)
+        for claim in still_waiting:
+            self.sim[claim.id].ended = starts_on
+        self._ledger_operation_done()
 
         # Training: declarations milestone by milestone, with people leaving on the way.
+        # Participants back from a deferral carry on from the milestone they had reached.
         milestones = self.programmes[plan.code].milestones
         force_stall = latest_started
-        for claim in self._claims_in(cohort, ClaimStatus.FUNDED):
+        reached = {
+            c.id: len([d for d in c.declarations if not d.is_voided]) for c in resumed_in_training
+        }
+        for claim in [*self._claims_in(cohort, ClaimStatus.FUNDED), *resumed_in_training]:
             by = self.users[Role.PROVIDER] if plan.spec.name == SHOWCASE_PROVIDER else None
-            if rng.random() < hazards.no_show:
+            if claim.id not in reached and rng.random() < hazards.no_show:
                 if (today - starts_on).days > 45:
                     day = starts_on + timedelta(days=rng.randint(14, 40))
                     self._end(claim, ClaimStatus.WITHDRAWN, NO_SHOW_REASON, day)
                 continue  # otherwise the provider has not declared the start yet
             previous = starts_on
             for position, milestone in enumerate(milestones):
+                if position < reached.get(claim.id, 0):
+                    continue
                 due = starts_on + timedelta(days=milestone.due_after_days)
                 if position == 0:
                     day = min(today, starts_on + timedelta(days=rng.randint(0, 10)))
@@ -1042,7 +1062,7 @@ class _DemoLoader:
         """Some deferred participants come back, in a later cohort of the same provider."""
         if plan.next is not None and self.rng.random() < 0.4:
             ready_on = deferred_on + timedelta(days=self.rng.randint(14, 60))
-            self.rejoiners[(plan.spec.name, plan.code)].append((ready_on, self.people[claim.id]))
+            self.rejoiners[(plan.spec.name, plan.code)].append((ready_on, claim.id))
 
     def _claims_in(self, cohort: Cohort, status: ClaimStatus) -> list[Claim]:
         """The cohort's claims in a status, in waiting-list order."""

@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 from tracker.database import one_of
 from tracker.errors import DomainError
 from tracker.models import Cohort, LocalAuthority, Programme, Setting, User
-from tracker.places import ClaimRequest, ClaimsRefused, NewClaim, claim_places
+from tracker.places import (
+    ClaimRequest,
+    ClaimsRefused,
+    NewClaim,
+    check_place,
+    claim_places,
+    uses_settings,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +64,6 @@ class ImportRefused(DomainError):
         )
 
 
-def uses_settings(programme: Programme) -> bool:
-    """Whether a claim on this programme names a setting; if not (EP), it names an area."""
-    return bool(programme.eligible_setting_kinds)
-
-
 def template_columns(programme: Programme) -> list[str]:
     return [FULL_NAME, EMAIL, TRN, SETTING_URN if uses_settings(programme) else LA_CODE]
 
@@ -79,9 +81,11 @@ def place_of_work(
     setting: Setting | None,
     local_authority: LocalAuthority | None,
 ) -> tuple[Setting | None, LocalAuthority | None]:
-    """Check a claim's setting (by URN) or, on a programme without settings, its area (LA code).
+    """Check the code a claim gives for where it counts: a setting's URN or an area's LA code.
 
     ``setting`` and ``local_authority`` are what the codes were found to be (None if unknown).
+    A file fills one of the two columns; which one a programme needs, and who may claim,
+    is the ledger's rule (``places.check_place``).
     """
     urn, la_code = urn.strip().upper(), la_code.strip().upper()
     if uses_settings(programme):
@@ -91,29 +95,23 @@ def place_of_work(
                 " in the setting's area",
                 field="local_authority",
             )
-        if not urn:
-            raise DomainError(
-                "Enter the URN of the setting the participant works at", field="setting"
-            )
-        if setting is None:
+        if urn and setting is None:
             raise DomainError(f"No setting has URN {urn}: check the URN", field="setting")
-        return setting, None
-    if urn:
-        raise DomainError(
-            f"Leave the setting URN empty: claims on {programme.name} name a local authority",
-            field="setting",
-        )
-    if not la_code:
-        raise DomainError(
-            "Enter the 3-digit code of the local authority the trainee is placed in",
-            field="local_authority",
-        )
-    if local_authority is None:
-        raise DomainError(
-            f"No local authority has the code {la_code}: use its 3-digit DfE code",
-            field="local_authority",
-        )
-    return None, local_authority
+        found = (setting if urn else None), None
+    else:
+        if urn:
+            raise DomainError(
+                f"Leave the setting URN empty: claims on {programme.name} name a local authority",
+                field="setting",
+            )
+        if la_code and local_authority is None:
+            raise DomainError(
+                f"No local authority has the code {la_code}: use its 3-digit DfE code",
+                field="local_authority",
+            )
+        found = None, (local_authority if la_code else None)
+    check_place(programme, *found)
+    return found
 
 
 def local_authorities_by_code(session: Session) -> dict[str, LocalAuthority]:

@@ -62,13 +62,20 @@ from tracker.models import (
 from tracker.models.base import utcnow
 from tracker.models.programme import programme_priority_regions
 from tracker.participants import Person, add_participants, match_participants
-from tracker.reminders.outbox import queue_place_offered
+from tracker.reminders.outbox import queue_claim_released, queue_place_offered
+from tracker.reminders.time import london_date
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
-# Claims that use a funded place at once, for the per-setting limit.
-ACTIVE_STATUSES = (ClaimStatus.FUNDED, ClaimStatus.STARTED)
+# Claims that count against the places one setting may hold at once: funded and not yet
+# finished. A participant deferred during training keeps their place for their return.
+SETTING_HOLDING_STATUSES = (ClaimStatus.FUNDED, ClaimStatus.STARTED, ClaimStatus.DEFERRED)
+
+
+def held_at_setting(claim=Claim) -> sa.ColumnElement[bool]:
+    """Claims that count against their setting's limit of places held at once."""
+    return sa.and_(claim.holds_place.is_(True), claim.status.in_(SETTING_HOLDING_STATUSES))
 
 # The cap levels, named as a waiting claim's reason.
 PROGRAMME = "programme"
@@ -78,6 +85,8 @@ REGION_QUOTA = "region-quota"
 SETTING = "setting"
 # Not a cap: the claims waiting in a cohort, counted with the places used.
 WAITING = "waiting"
+# In the order a claim is checked against them.
+CAP_LEVELS = (PROGRAMME, ALLOCATION, COHORT, REGION_QUOTA, SETTING)
 
 WAITING_REASONS = {
     PROGRAMME: "The programme's funded places are all taken",
@@ -114,6 +123,11 @@ class NewClaim:
     queue_seq: int
     # Its place on the cohort's waiting list when made (1 is next), if it waits.
     waiting_position: int | None = None
+
+
+def london_today() -> date:
+    """Today's date in England: targets take effect, and cohorts start, on London dates."""
+    return london_date(utcnow())
 
 
 # -- retries -----------------------------------------------------------------------------
@@ -196,7 +210,7 @@ def current_target(
     session: Session, programme_id: int, on: date | None = None
 ) -> ProgrammeTarget | None:
     """Return the target in force on a date (today by default): the latest set before it."""
-    on = on or date.today()  # noqa: DTZ011  (targets take effect on calendar dates)
+    on = on or london_today()
     return session.scalar(target_in_force(sa.select(ProgrammeTarget), programme_id, on))
 
 
@@ -246,6 +260,16 @@ class _Quota:
     per_cohort: bool
 
 
+def on_the_list() -> sa.ColumnElement[bool]:
+    """Waiting claims that have a place on their cohort's waiting list.
+
+    A claim waiting only because its setting holds as many funded places as it may is not
+    in the queue for the cohort's places: it is funded when one of its setting's places
+    ends, whoever else waits, so it has no position and no one waits behind it.
+    """
+    return sa.or_(Claim.waiting_reason.is_(None), Claim.waiting_reason != SETTING)
+
+
 @functools.cache
 def _places_used_statement(named_cohorts: bool, named_settings: bool) -> sa.CompoundSelect:
     """The statement ``_places_used`` runs, built once for each shape: building one costs
@@ -279,7 +303,8 @@ def _places_used_statement(named_cohorts: bool, named_settings: bool) -> sa.Comp
         sa.select(sa.literal(SETTING), Claim.setting_id, count)
         .where(
             Claim.programme_id == programme_id,
-            Claim.status.in_(ACTIVE_STATUSES),
+            holding,
+            Claim.status.in_(SETTING_HOLDING_STATUSES),
             at_settings,
         )
         .group_by(Claim.setting_id),
@@ -290,7 +315,7 @@ def _places_used_statement(named_cohorts: bool, named_settings: bool) -> sa.Comp
         key = sa.case((Claim.is_priority, -Claim.cohort_id), else_=Claim.cohort_id)
         parts.append(
             sa.select(sa.literal(WAITING), key, count)
-            .where(in_cohorts, Claim.status == ClaimStatus.WAITING)
+            .where(in_cohorts, Claim.status == ClaimStatus.WAITING, on_the_list())
             .group_by(key)
         )
     return sa.union_all(*parts)
@@ -309,8 +334,8 @@ def _places_used(
     or all), and the claims waiting in each cohort named.
 
     Providers and cohorts count the claims holding a place from the index of those
-    (``ix_claims_holding_cohort``), cohort by cohort; settings count claims funded or in
-    training, as the per-setting limit does.
+    (``ix_claims_holding_cohort``), cohort by cohort; settings count the places held and
+    not yet finished, as the per-setting limit does (``held_at_setting``).
     """
     named_cohorts = cohort_ids is not None
     named_settings = setting_ids is not None and len(setting_ids) <= IN_CHUNK
@@ -360,7 +385,7 @@ class Capacity:
         """Read the counts, for every cohort and setting or only the ones named."""
         pid = programme.id
         holding = sa.and_(Claim.programme_id == pid, Claim.holds_place.is_(True))
-        today = date.today()  # noqa: DTZ011  (targets take effect on calendar dates)
+        today = london_today()
         params = {"programme_id": pid, "today": today}
         if cohort_ids is not None:
             params["cohort_ids"] = cohort_ids
@@ -424,25 +449,37 @@ class Capacity:
             if region_id in quota.region_ids
         ]
 
-    def blocker(self, claim: Claim | Placement) -> str | None:
-        """Name the first cap level with no room for this claim, or None when all have room."""
-        if self.programme_cap is not None and self.programme_used >= self.programme_cap:
-            return PROGRAMME
+    def room(self, claim: Claim | Placement, *, levels=CAP_LEVELS) -> dict[str, int | None]:
+        """The places left for this claim at each cap level (None: that level has no cap)."""
         provider_id = self.cohort_provider[claim.cohort_id]
-        if self.allocation_used[provider_id] >= self.allocation_cap.get(provider_id, 0):
-            return ALLOCATION
-        if self.cohort_used[claim.cohort_id] >= self.cohort_cap[claim.cohort_id]:
-            return COHORT
-        for quota, key in self._quota_keys(claim):
-            if self.quota_used[key] >= quota.places:
-                return REGION_QUOTA
-        if (
-            self.setting_cap is not None
-            and claim.setting_id is not None
-            and self.setting_used[claim.setting_id] >= self.setting_cap
-        ):
-            return SETTING
+        left: dict[str, int | None] = {
+            PROGRAMME: None
+            if self.programme_cap is None
+            else self.programme_cap - self.programme_used,
+            ALLOCATION: self.allocation_cap.get(provider_id, 0) - self.allocation_used[provider_id],
+            COHORT: self.cohort_cap[claim.cohort_id] - self.cohort_used[claim.cohort_id],
+            REGION_QUOTA: min(
+                (quota.places - self.quota_used[key] for quota, key in self._quota_keys(claim)),
+                default=None,
+            ),
+            SETTING: None
+            if self.setting_cap is None or claim.setting_id is None
+            else self.setting_cap - self.setting_used[claim.setting_id],
+        }
+        return {level: left[level] for level in levels}
+
+    def blocker(self, claim: Claim | Placement, *, levels=CAP_LEVELS) -> str | None:
+        """Name the first cap level with no room for this claim, or None when all have room."""
+        for level, left in self.room(claim, levels=levels).items():
+            if left is not None and left <= 0:
+                return level
         return None
+
+    def places_left(self, claim: Claim | Placement) -> int:
+        """Funded places this claim's cohort could still give it: the least room at any cap
+        but its setting's own limit (told apart, as the setting's)."""
+        room = self.room(claim, levels=CAP_LEVELS[:-1])
+        return max(0, min(left for left in room.values() if left is not None))
 
     def queue(self, cohort_id: int, is_priority: bool) -> int:
         """Put a claim made now on its cohort's waiting list; return its place (1 is next).
@@ -456,14 +493,15 @@ class Capacity:
         self.waiting[cohort_id] += 1
         return self.waiting[-cohort_id] + self.waiting[cohort_id]
 
-    def take(self, claim: Claim | Placement) -> None:
-        self.programme_used += 1
-        self.allocation_used[self.cohort_provider[claim.cohort_id]] += 1
-        self.cohort_used[claim.cohort_id] += 1
+    def take(self, claim: Claim | Placement, n: int = 1) -> None:
+        """Count a place taken by this claim (or, with ``n=-1``, given back) at every level."""
+        self.programme_used += n
+        self.allocation_used[self.cohort_provider[claim.cohort_id]] += n
+        self.cohort_used[claim.cohort_id] += n
         for _quota, key in self._quota_keys(claim):
-            self.quota_used[key] += 1
+            self.quota_used[key] += n
         if claim.setting_id is not None:
-            self.setting_used[claim.setting_id] += 1
+            self.setting_used[claim.setting_id] += n
 
 
 def _funded(now: datetime) -> dict:
@@ -504,30 +542,116 @@ class ClaimsRefused(DomainError):
         self.errors = dict(sorted(errors.items()))
 
 
-def _check_setting(programme: Programme, setting: Setting | None) -> None:
-    if not programme.eligible_setting_kinds:
-        return
-    if setting is None:
-        raise DomainError("Choose the setting the participant works at", field="setting")
-    if setting.kind.value not in programme.eligible_setting_kinds:
+def uses_settings(programme: Programme) -> bool:
+    """Whether a claim on this programme names a setting; if not (EP), it names an area."""
+    return bool(programme.eligible_setting_kinds)
+
+
+def check_place(
+    programme: Programme, setting: Setting | None, local_authority: LocalAuthority | None
+) -> Placement:
+    """Check where a claim's place would count, and return it (the cohort not yet known).
+
+    On a programme with settings the place counts in the setting's area, and only staff
+    of the eligible kinds of setting may claim; on one without (EP), the trainee's
+    placement local authority must be named, so that the place counts in a region and
+    under any region quota, however the claim arrives.
+    """
+    if uses_settings(programme):
+        if local_authority is not None:
+            raise DomainError(
+                f"Leave the local authority empty: on {programme.name} the place counts"
+                " in the setting's area",
+                field="local_authority",
+            )
+        if setting is None:
+            raise DomainError(
+                "Enter the URN of the setting the participant works at", field="setting"
+            )
+        if setting.kind.value not in programme.eligible_setting_kinds:
+            raise DomainError(
+                f"Staff of a {setting.kind.label.lower()} cannot claim a place on {programme.name}",
+                field="setting",
+            )
+        return Placement(0, setting.id, setting.local_authority_id)
+    if setting is not None:
         raise DomainError(
-            f"Staff of a {setting.kind.label.lower()} cannot claim a place on {programme.name}",
+            f"Leave the setting empty: claims on {programme.name} name the local authority"
+            " the trainee is placed in",
             field="setting",
         )
+    if local_authority is None:
+        raise DomainError(
+            "Enter the 3-digit code of the local authority the trainee is placed in",
+            field="local_authority",
+        )
+    return Placement(0, None, local_authority.id)
 
 
-def _live_claims(session: Session, programme_id: int, participant_ids: list[int]) -> dict:
-    found = {}
+def _standing(claim) -> sa.ColumnElement[bool]:
+    """Claims that stop a person claiming again on their programme: a live one, a deferred
+    one (it resumes instead), or one that used a funded place (funding is given once)."""
+    return sa.or_(
+        claim.status.in_(LIVE_STATUSES),
+        claim.status == ClaimStatus.DEFERRED,
+        claim.holds_place.is_(True),
+    )
+
+
+def _standing_claims(
+    session: Session, programme_id: int, participant_ids: list[int]
+) -> dict[int, tuple[ClaimStatus, bool]]:
+    """Each person's claim that stops them claiming again: its status, and if it holds a place."""
+    found: dict[int, tuple[ClaimStatus, bool]] = {}
     for condition in one_of(session.get_bind(), Claim.participant_id, participant_ids):
         rows = session.execute(
-            sa.select(Claim.participant_id, Claim.status).where(
-                Claim.programme_id == programme_id,
-                condition,
-                Claim.status.in_(LIVE_STATUSES),
+            sa.select(Claim.participant_id, Claim.status, Claim.holds_place).where(
+                Claim.programme_id == programme_id, condition, _standing(Claim)
             )
         )
-        found.update(dict(rows.all()))
+        for participant_id, status, holds_place in rows:
+            # A live claim says most; then a deferred one, which can resume.
+            known = found.get(participant_id)
+            if known is None or _rank(status) < _rank(known[0]):
+                found[participant_id] = (status, holds_place)
     return found
+
+
+def _rank(status: ClaimStatus) -> int:
+    return 0 if status in LIVE_STATUSES else 1 if status == ClaimStatus.DEFERRED else 2
+
+
+def _refusal(email: str, programme: Programme, standing: tuple[ClaimStatus, bool]) -> DomainError:
+    """Why a person cannot claim again, naming no other organisation, cohort or record."""
+    status, _holds_place = standing
+    if status in LIVE_STATUSES:
+        message = f"{email} already has a {status.value} claim on {programme.name}"
+    elif status == ClaimStatus.DEFERRED:
+        message = (
+            f"{email} has a deferred claim on {programme.name}: resume that claim"
+            " rather than making a new one"
+        )
+    else:
+        message = (
+            f"{email} has already had a funded place on {programme.name}, which is funded"
+            " once for each person"
+        )
+    return DomainError(message, field="email")
+
+
+def _programme_room_unused(session: Session, capacity: Capacity, programme_id: int) -> bool:
+    """Whether the programme has room while claims still wait for the programme's places."""
+    if capacity.programme_cap is None or capacity.programme_used >= capacity.programme_cap:
+        return False
+    return session.scalar(
+        sa.select(
+            sa.exists().where(
+                Claim.programme_id == programme_id,
+                Claim.status == ClaimStatus.WAITING,
+                Claim.waiting_reason == PROGRAMME,
+            )
+        )
+    )
 
 
 def _priority_local_authorities(session: Session, programme_id: int) -> set[int]:
@@ -597,26 +721,23 @@ def claim_places(
     # and the operation then runs again.
     errors: dict[int, DomainError] = {}
     people: dict[int, Person] = {}
+    placements: dict[int, Placement] = {}
     for index, request in enumerate(requests):
         try:
             people[index] = Person.clean(
                 full_name=request.full_name, email=request.email, trn=request.trn
             )
-            _check_setting(programme, request.setting)
+            placements[index] = check_place(programme, request.setting, request.local_authority)
         except DomainError as error:
             errors[index] = error
     indexes = list(people)
     matches, conflicts = match_participants(session, [people[i] for i in indexes])
     errors.update({indexes[i]: error for i, error in conflicts.items()})
     participants = {indexes[i]: match for i, match in enumerate(matches) if match is not None}
-    live = _live_claims(session, programme.id, [p.id for p in participants.values()])
+    standing = _standing_claims(session, programme.id, [p.id for p in participants.values()])
     for index, participant in participants.items():
-        if participant.id in live and index not in errors:
-            errors[index] = DomainError(
-                f"{participant.email} already has a {live[participant.id].value} claim"
-                f" on {programme.name}",
-                field="email",
-            )
+        if participant.id in standing and index not in errors:
+            errors[index] = _refusal(participant.email, programme, standing[participant.id])
     if errors:
         raise ClaimsRefused(errors)
 
@@ -641,6 +762,13 @@ def claim_places(
     capacity = Capacity.load(
         session, programme, cohort_ids=[cohort.id], setting_ids=sorted(settings)
     )
+    if _programme_room_unused(session, capacity, programme.id):
+        # The programme's cap rose (a target took effect today) since claims waited for it:
+        # they are funded first, in their order, before anyone new.
+        fund_waiting_claims(session, programme)
+        capacity = Capacity.load(
+            session, programme, cohort_ids=[cohort.id], setting_ids=sorted(settings)
+        )
     if capacity.cohort_status.get(cohort.id) != CohortStatus.OPEN:
         raise DomainError(f"{cohort.name} is not taking claims", field="cohort")
 
@@ -649,14 +777,8 @@ def claim_places(
     first_seq = last_seq - len(requests) + 1
     rows = []
     positions: dict[int, int] = {}
-    for index, request in enumerate(requests):
-        # The place counts in the setting's area, or (for EP) in the area named.
-        if request.setting is not None:
-            setting = request.setting
-            place = Placement(cohort_id, setting.id, setting.local_authority_id)
-        else:
-            area = request.local_authority
-            place = Placement(cohort_id, None, area.id if area else None)
+    for index in range(len(requests)):
+        place = placements[index]._replace(cohort_id=cohort_id)
         row = {
             "programme_id": programme_id,
             "cohort_id": cohort_id,
@@ -683,7 +805,8 @@ def claim_places(
             capacity.take(place)
         else:
             row["waiting_reason"] = blocker
-            positions[index] = capacity.queue(cohort_id, row["is_priority"])
+            if blocker != SETTING:  # such a claim waits for its setting, not on the list
+                positions[index] = capacity.queue(cohort_id, row["is_priority"])
         rows.append(row)
     try:
         _insert_claims(session, rows)
@@ -803,7 +926,7 @@ def _end(
         # Training has not started, so the funding is not spent: the place goes back.
         claim.holds_place = False
     session.flush()
-    # Even a claim in training frees its setting's slot, so someone may now fit.
+    # A place given back, or a setting's slot freed by a withdrawal, may let someone in.
     promoted = fund_waiting_claims(session, claim.programme)
     logger.info("Claim %s %s by %s", claim.id, status.value, by.email if by else "system")
     return LedgerOutcome(claim, promoted)
@@ -860,11 +983,135 @@ def move_claim(
     return LedgerOutcome(claim, [c for c in promoted if c is not claim])
 
 
+@retrying
+def resume(
+    session: Session, claim: Claim, *, to_cohort: Cohort | None = None, by: User | None = None
+) -> LedgerOutcome:
+    """Resume a deferred claim: the same claim, its declarations kept.
+
+    If training had started, the participant goes back into training on the place they
+    held (in their cohort, or a later one with room); if not, the claim goes to the back
+    of a cohort's waiting list, and is funded at once if it fits with no one ahead.
+    """
+    seq = lock_programme(session, claim.programme_id)
+    session.refresh(claim)
+    to_cohort = to_cohort or claim.cohort
+    session.refresh(to_cohort, ["status", "places"])
+    if claim.status != ClaimStatus.DEFERRED:
+        raise DomainError(
+            f"Only a deferred claim can resume: this one is {claim.status.value}", field="claim"
+        )
+    if to_cohort.programme_id != claim.programme_id:
+        raise DomainError("Choose a cohort on the same programme", field="cohort")
+    other = session.scalar(
+        sa.select(Claim.status).where(
+            Claim.programme_id == claim.programme_id,
+            Claim.participant_id == claim.participant_id,
+            Claim.id != claim.id,
+            Claim.status.in_(LIVE_STATUSES),
+        )
+    )
+    if other is not None:
+        raise DomainError(
+            f"{claim.participant.email} already has a {other.value} claim on"
+            f" {claim.programme.name}",
+            field="claim",
+        )
+    programme = claim.programme
+    if claim.started_dt is not None:
+        # The place was kept through the deferral: it goes on, perhaps in a later cohort.
+        if to_cohort.status == CohortStatus.CANCELLED:
+            raise DomainError(f"{to_cohort.name} has been cancelled", field="cohort")
+        if to_cohort.id != claim.cohort_id:
+            capacity = Capacity.load(
+                session, programme, cohort_ids=sorted({claim.cohort_id, to_cohort.id})
+            )
+            held = Placement(claim.cohort_id, claim.setting_id, claim.local_authority_id)
+            capacity.take(held, -1)
+            # Neither the programme's places nor the setting's limit are asked for: the
+            # place kept through the deferral is counted in both already.
+            blocker = capacity.blocker(
+                held._replace(cohort_id=to_cohort.id), levels=(ALLOCATION, COHORT, REGION_QUOTA)
+            )
+            if blocker is not None:
+                raise DomainError(
+                    f"{to_cohort.name} has no room for a returning participant:"
+                    f" {WAITING_REASONS[blocker].lower()}",
+                    field="cohort",
+                )
+            claim.cohort = to_cohort
+        claim.status = ClaimStatus.STARTED
+    else:
+        if to_cohort.status != CohortStatus.OPEN:
+            raise DomainError(f"{to_cohort.name} is not taking claims", field="cohort")
+        claim.cohort = to_cohort
+        claim.status = ClaimStatus.WAITING
+        claim.funded_dt = None
+        claim.queue_seq = seq
+        claim.waiting_reason = None
+    claim.end_reason = None
+    claim.ended_dt = None
+    try:
+        session.flush()
+    except sa.exc.IntegrityError as error:
+        if LIVE_CLAIM_INDEX not in str(error.orig):
+            raise
+        raise _RetryOperation from None  # a claim for the person was made meanwhile: say so
+    promoted = fund_waiting_claims(session, programme)
+    if claim.status == ClaimStatus.WAITING and claim.waiting_reason is None:
+        claim.waiting_reason = PROGRAMME  # the funding stopped at the programme's cap
+    logger.info("Claim %s resumed in cohort %s: %s", claim.id, to_cohort.id, claim.status.value)
+    return LedgerOutcome(
+        claim,
+        [c for c in promoted if c is not claim],
+        waiting_position(session, claim) if claim.status == ClaimStatus.WAITING else None,
+    )
+
+
+def release_waiting(session: Session, cohort: Cohort, *, reason: str) -> list[Claim]:
+    """End the claims waiting in a cohort that no longer takes claims; the lock must be held.
+
+    They would otherwise wait for ever and be counted as unmet demand for ever. Each is
+    withdrawn with the reason, and the setting, participant and provider are told, so that
+    they can claim in another cohort.
+    """
+    released = list(
+        session.scalars(
+            sa.select(Claim)
+            .where(Claim.cohort_id == cohort.id, Claim.status == ClaimStatus.WAITING)
+            .order_by(Claim.is_priority.desc(), Claim.queue_seq, Claim.id)
+        )
+    )
+    now = utcnow()
+    for claim in released:
+        claim.status = ClaimStatus.WITHDRAWN
+        claim.end_reason = reason
+        claim.ended_dt = now
+    session.flush()
+    for claim in released:
+        queue_claim_released(session, claim)
+    if released:
+        logger.info("%d waiting claims released from cohort %s", len(released), cohort.id)
+    return released
+
+
+def fund_when_due(session: Session) -> dict[str, int]:
+    """Fund waiting claims on every programme where they now fit: run daily, and safe to repeat.
+
+    A target that takes effect on a date raises the cap on that date, with no operation on
+    the programme to notice it: this is the one that does, in the scheduler.
+    """
+    funded = {}
+    for programme in session.scalars(sa.select(Programme).order_by(Programme.id)):
+        funded[programme.code] = len(promote_waiting(session, programme))
+    return funded
+
+
 def waiting_positions(session: Session, claims: Sequence[Claim | NewClaim]) -> dict[int, int]:
     """Each waiting claim's place on its cohort's waiting list (1 is next), in one query.
 
     The order is the one ``fund_waiting_claims`` funds in: priority regions first, then
-    the order of claims.
+    the order of claims. A claim waiting for its own setting's limit has no position.
     """
     wanted = [c.id for c in claims if c.status == ClaimStatus.WAITING]
     if not wanted:
@@ -880,7 +1127,7 @@ def waiting_positions(session: Session, claims: Sequence[Claim | NewClaim]) -> d
     )
     ranked = (
         sa.select(Claim.id, position)
-        .where(Claim.cohort_id.in_(cohort_ids), Claim.status == ClaimStatus.WAITING)
+        .where(Claim.cohort_id.in_(cohort_ids), Claim.status == ClaimStatus.WAITING, on_the_list())
         .subquery()
     )
     rows = session.execute(sa.select(ranked.c.id, ranked.c.position).where(ranked.c.id.in_(wanted)))

@@ -8,11 +8,12 @@ from sqlalchemy.orm import Session
 
 from tracker.errors import DomainError
 from tracker.models import Allocation, Claim, Cohort, Programme, ProgrammeTarget, Provider, User
-from tracker.places import current_target, promote_waiting
+from tracker.places import current_target, fund_waiting_claims, lock_programme, retrying
 
 logger = logging.getLogger(__name__)
 
 
+@retrying
 def set_target(
     session: Session,
     programme: Programme,
@@ -22,12 +23,18 @@ def set_target(
     note: str,
     by: User | None = None,
 ) -> ProgrammeTarget:
-    """Record a new national target; earlier ones stay in the history."""
+    """Record a new national target; earlier ones stay in the history.
+
+    A target may be set below the places already funded (they stay funded; no more are
+    given until it rises again). One that takes effect later funds waiting claims on its
+    date (``places.fund_when_due``, run daily by the scheduler).
+    """
     if places < 0:
         raise DomainError("Enter a number of places of 0 or more", field="places")
     note = note.strip()
     if not note:
         raise DomainError("Enter a note saying why the target changed", field="note")
+    lock_programme(session, programme.id)
     target = ProgrammeTarget(
         programme=programme,
         places=places,
@@ -38,20 +45,30 @@ def set_target(
     session.add(target)
     session.flush()
     logger.info("Target of %s set to %d from %s", programme.code, places, effective_on)
-    promote_waiting(session, programme)
+    fund_waiting_claims(session, programme)
     return target
 
 
+@retrying
 def set_allocation(
     session: Session, provider: Provider, programme: Programme, *, places: int
 ) -> Allocation:
-    """Set the places a provider may fill on a programme, never above the programme's places."""
+    """Set the places a provider may fill on a programme: never above the programme's places,
+    never below the places the provider's claims hold now (counted under the lock)."""
     if places < 0:
         raise DomainError("Enter a number of places of 0 or more", field="places")
+    lock_programme(session, programme.id)
     target = current_target(session, programme.id)
     if target is not None and places > target.places:
         raise DomainError(
             f"An allocation cannot be more than the programme's {target.places:,} places",
+            field="places",
+        )
+    held = places_used(session, programme_id=programme.id, provider_id=provider.id)
+    if places < held:
+        raise DomainError(
+            f"{provider.name} holds {held:,} funded places on {programme.name}:"
+            f" enter {held:,} or more",
             field="places",
         )
     allocation = session.scalar(
@@ -66,7 +83,7 @@ def set_allocation(
         allocation.places = places
     session.flush()
     logger.info("Allocation of %s on %s set to %d", provider.ukprn, programme.code, places)
-    promote_waiting(session, programme)
+    fund_waiting_claims(session, programme)
     return allocation
 
 

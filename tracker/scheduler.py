@@ -8,7 +8,10 @@ every job safe to run twice at once (see ``tracker.reminders.outbox``).
 Jobs, in Europe/London time:
 - queue-due: every hour from 08:00 to 18:00, queue the reminders that are due;
 - send-queued: every 30 seconds, send what is queued (so a place offered by the ledger
-  goes out within the minute, and retries go out when their back-off ends).
+  goes out within the minute, and retries go out when their back-off ends);
+- fund-when-due: every day just after midnight, and once when the scheduler starts, fund
+  the waiting claims that now fit (a target that takes effect on a date raises its cap
+  then, with nothing else to notice it).
 """
 
 import logging
@@ -23,6 +26,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
+from tracker import places
 from tracker.extensions import db
 from tracker.models.base import utcnow
 from tracker.reminders.backends import backend_from_config
@@ -42,6 +46,20 @@ def queue_due_job(app: Flask) -> None:
     with app.app_context():
         try:
             queue_due_reminders(db.session, utcnow())
+        finally:
+            db.session.remove()
+
+
+def fund_when_due_job(app: Flask) -> None:
+    with app.app_context():
+        try:
+            funded = places.fund_when_due(db.session)
+            db.session.commit()
+            if any(funded.values()):
+                logger.info("Waiting claims funded on their date: %s", funded)
+        except Exception:
+            db.session.rollback()
+            raise
         finally:
             db.session.remove()
 
@@ -78,6 +96,14 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         args=[app],
         id="send-queued",
         name="Send queued reminders",
+    )
+    scheduler.add_job(
+        fund_when_due_job,
+        CronTrigger(hour=0, minute=5, timezone=LONDON),
+        args=[app],
+        id="fund-when-due",
+        name="Fund waiting claims that now fit",
+        next_run_time=utcnow(),  # and at start, in case the machine was down at midnight
     )
     return scheduler
 

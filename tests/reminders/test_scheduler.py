@@ -27,7 +27,8 @@ def test_the_scheduler_queues_hourly_in_the_day_and_sends_every_30_seconds(app):
 
     jobs = {job.id: job for job in scheduler.get_jobs()}
 
-    assert set(jobs) == {"queue-due", "send-queued"}
+    assert set(jobs) == {"queue-due", "send-queued", "fund-when-due"}
+    assert str(jobs["fund-when-due"].trigger) == "cron[hour='0', minute='5']"
     assert str(jobs["queue-due"].trigger) == "cron[hour='8-18', minute='0']"
     assert jobs["send-queued"].trigger.interval == timedelta(seconds=30)
     assert scheduler.timezone == LONDON
@@ -172,5 +173,5 @@ def test_the_scheduler_command_runs_until_told_to_stop(tmp_path):
     rest = log.read_text()[len(started) :]
 
     assert scheduler.returncode == 0, rest
-    assert "Scheduler started with jobs: queue-due, send-queued" in started
+    assert "Scheduler started with jobs: fund-when-due, queue-due, send-queued" in started
     assert "Scheduler stopped" in rest

@@ -27,6 +27,7 @@ MILESTONE_OVERDUE = "milestone-overdue"
 NO_PROGRESS = "no-progress"
 PROVIDER_DIGEST = "provider-digest"
 PLACE_OFFERED = "place-offered"
+CLAIM_RELEASED = "claim-released"
 UPTAKE_SUMMARY = "uptake-summary"
 
 PARTICIPANT = "participant"
@@ -146,6 +147,22 @@ DEFAULT_RULES: dict[str, RuleSettings] = {
             ),
         ),
         RuleSettings(
+            code=CLAIM_RELEASED,
+            programme_id=None,
+            description="At once, when a cohort closes or is cancelled with claims still waiting.",
+            audience=(SETTING, PARTICIPANT, PROVIDER),
+            is_essential=True,
+            subject="No funded place in ${cohort} for ${participant_name}",
+            body=(
+                "Dear ${recipient_name},\n\n"
+                "${participant_name} was on the waiting list for ${programme} with ${provider} "
+                "(${cohort}, starting ${starts_on}). That cohort is no longer taking claims, so "
+                "the claim has been released: ${reason}.\n\n"
+                "To carry on, claim a place in another cohort that has places left; the "
+                "service lists them under 'Find a cohort'." + _SIGN_OFF
+            ),
+        ),
+        RuleSettings(
             code=UPTAKE_SUMMARY,
             programme_id=None,
             description="Monthly, on day day_of_period of the month: uptake against target.",
@@ -173,6 +190,7 @@ _PROGRAMME_OVERRIDES: dict[str, dict[str, dict]] = {
         COHORT_STARTING: {"audience": (PARTICIPANT,)},
         MILESTONE_OVERDUE: {"audience": (PARTICIPANT,)},
         PLACE_OFFERED: {"audience": (PARTICIPANT,)},
+        CLAIM_RELEASED: {"audience": (PARTICIPANT, PROVIDER)},
     },
 }
 

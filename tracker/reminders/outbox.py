@@ -35,7 +35,13 @@ from tracker.models import Claim, OutboxMessage, OutboxStatus, Participant
 from tracker.models.base import utcnow
 from tracker.reminders.audience import Directory, Recipient
 from tracker.reminders.backends import MailBackend, PermanentFailure, TemporaryFailure
-from tracker.reminders.defaults import DFE, PLACE_OFFERED, RuleSettings, rule_for
+from tracker.reminders.defaults import (
+    CLAIM_RELEASED,
+    DFE,
+    PLACE_OFFERED,
+    RuleSettings,
+    rule_for,
+)
 from tracker.reminders.time import format_date
 from tracker.reminders.tokens import make_unsubscribe_token
 
@@ -146,7 +152,22 @@ def queue(session: Session, dues: Iterable[Due], *, now: datetime | None = None)
 
 def queue_place_offered(session: Session, claim: Claim) -> int:
     """Queue the message that a waiting claim got a funded place, in the caller's transaction."""
-    rule = rule_for(session, claim.programme, PLACE_OFFERED)
+    funded = claim.funded_dt or utcnow()
+    return _queue_about_claim(session, claim, PLACE_OFFERED, funded)
+
+
+def queue_claim_released(session: Session, claim: Claim) -> int:
+    """Queue the message that a waiting claim was released because its cohort stopped taking
+    claims, in the caller's transaction."""
+    return _queue_about_claim(
+        session, claim, CLAIM_RELEASED, claim.ended_dt or utcnow(), reason=claim.end_reason or ""
+    )
+
+
+def _queue_about_claim(
+    session: Session, claim: Claim, code: str, when: datetime, **extra: str
+) -> int:
+    rule = rule_for(session, claim.programme, code)
     if not rule.is_enabled:
         return 0
     cohort = claim.cohort
@@ -157,14 +178,14 @@ def queue_place_offered(session: Session, claim: Claim) -> int:
         "cohort": cohort.name,
         "starts_on": format_date(cohort.starts_on),
         "setting": claim.setting.name if claim.setting else "",
+        **extra,
     }
-    funded = claim.funded_dt or utcnow()
     dues = [
         Due(
             rule,
             recipient,
             subject_key=f"claim:{claim.id}",
-            period=funded.strftime("%Y-%m-%dT%H:%M:%S.%f"),
+            period=when.strftime("%Y-%m-%dT%H:%M:%S.%f"),
             values=values,
             programme_id=claim.programme_id,
         )
