@@ -6,6 +6,7 @@ connection, all released together by a barrier, as when places open nationally.
 
 import multiprocessing
 import os
+import time
 from collections import Counter
 
 import sqlalchemy as sa
@@ -14,7 +15,7 @@ from tests import factories
 from tracker import places
 from tracker.errors import DomainError
 from tracker.extensions import db
-from tracker.models import Claim, ClaimStatus, Cohort, Setting
+from tracker.models import Allocation, Claim, ClaimStatus, Cohort, Setting
 
 CLAIMS = 200
 
@@ -148,3 +149,169 @@ def test_one_person_claimed_by_many_at_once_gets_one_claim(app, session):
     assert len(refused) == 29
     assert all(r.startswith("refused: racer@example.com already has a") for r in refused), refused
     assert session.scalar(sa.select(sa.func.count(Claim.id))) == 1
+
+
+# -- claims racing changes to the caps -------------------------------------------------------
+# A provider (or DfE) looks at the places funded and cuts the cap to exactly that, again and
+# again, while claims arrive: each cut is decided from counts read outside the lock, as a
+# person reading a page would, so only the ledger's own count under its lock can keep the cap.
+
+SHRINKS = 25
+
+
+def _held(cohort_id=None, provider_id=None) -> int:
+    query = (
+        sa.select(sa.func.count())
+        .select_from(Claim)
+        .join(Cohort, Claim.cohort_id == Cohort.id)
+        .where(Claim.holds_place.is_(True))
+    )
+    if cohort_id is not None:
+        query = query.where(Claim.cohort_id == cohort_id)
+    if provider_id is not None:
+        query = query.where(Cohort.provider_id == provider_id)
+    return db.session.scalar(query)
+
+
+def _shrink(kind: str, cohort_id: int, provider_id: int) -> str:
+    """Cut the cohort's places, or the provider's allocation, to the places held now."""
+    from tracker.cohorts import update_cohort
+    from tracker.programmes import set_allocation
+
+    cohort = db.session.get(Cohort, cohort_id)
+    if kind == "cohort-places":
+        held = _held(cohort_id=cohort_id)
+        if held == 0:
+            return "nothing yet"
+        if held >= cohort.places:
+            return "skipped"
+        update_cohort(
+            db.session,
+            cohort,
+            name=cohort.name,
+            starts_on=cohort.starts_on,
+            ends_on=cohort.ends_on,
+            places=held,
+            status=cohort.status,
+        )
+        return "done"
+    held = _held(provider_id=provider_id)
+    allocation = db.session.scalar(
+        sa.select(Allocation.places).where(
+            Allocation.provider_id == provider_id,
+            Allocation.programme_id == cohort.programme_id,
+        )
+    )
+    if held == 0:
+        return "nothing yet"
+    if held >= allocation:
+        return "skipped"
+    set_allocation(db.session, cohort.provider, cohort.programme, places=held)
+    return "done"
+
+
+def _change_in_child(app, jobs, barrier, results):
+    """Run in a forked process: after the barrier, make each claim, or cut a cap again and again."""
+    with app.app_context():
+        db.engine.dispose(close=False)
+        barrier.wait()
+        for kind, index, cohort_id, provider_id, setting_id in jobs:
+            rounds = 1 if kind == "claim" else SHRINKS
+            tries = 0
+            while rounds and tries < 2000:  # bounded: a cut waits for a first claim
+                tries += 1
+                try:
+                    if kind == "claim":
+                        places.claim_place(
+                            db.session,
+                            db.session.get(Cohort, cohort_id),
+                            full_name=f"Racer {index}",
+                            email=f"racer{index}@example.com",
+                            setting=db.session.get(Setting, setting_id),
+                        )
+                        answer = "done"
+                    else:
+                        answer = _shrink(kind, cohort_id, provider_id)
+                    db.session.commit()
+                except DomainError as refused:
+                    db.session.rollback()
+                    answer = f"refused: {refused.message}"
+                except Exception as exc:
+                    db.session.rollback()
+                    answer = repr(exc)
+                finally:
+                    db.session.expire_all()
+                if answer == "nothing yet" and tries < 2000:
+                    time.sleep(0.005)  # no claim is funded yet: look again
+                    continue
+                rounds -= 1
+                results.put((index, kind, answer))
+    results.close()
+    results.join_thread()
+    os._exit(0)
+
+
+def _race_changes(app, jobs: list[tuple]) -> list[tuple]:
+    db.session.commit()
+    n = min(len(jobs), _processes(app))
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(n)
+    results = context.Queue()
+    children = [
+        context.Process(target=_change_in_child, args=(app, jobs[i::n], barrier, results))
+        for i in range(n)
+    ]
+    for child in children:
+        child.start()
+    expected = sum(1 if job[0] == "claim" else SHRINKS for job in jobs)
+    answers = [results.get(timeout=180) for _ in range(expected)]
+    for child in children:
+        child.join(timeout=60)
+        assert child.exitcode == 0
+    db.session.expire_all()
+    return answers
+
+
+def _unexpected(answers) -> list:
+    return [
+        a
+        for a in answers
+        if a[2] not in ("done", "skipped", "nothing yet") and not a[2].startswith("refused")
+    ]
+
+
+def test_claims_racing_a_cohorts_places_being_lowered_never_overfill_it(app, session):
+    cohort = factories.create_cohort(session, places=80)
+    settings = [factories.create_setting(session) for _ in range(90)]
+    jobs = [("claim", i, cohort.id, None, s.id) for i, s in enumerate(settings)]
+    jobs[1::10] = [("cohort-places", 1000 + i, cohort.id, None, None) for i in range(9)]
+
+    answers = _race_changes(app, jobs)
+
+    assert _unexpected(answers) == []
+    session.refresh(cohort)
+    assert _funded_by(Claim.cohort_id)[cohort.id] <= cohort.places
+    assert any(kind == "cohort-places" and a == "done" for _, kind, a in answers)
+
+
+def test_claims_racing_an_allocation_cut_never_exceed_it(app, session):
+    provider = factories.create_provider(session)
+    prog = factories.programme(session)
+    cohorts = [
+        factories.create_cohort(session, prog=prog, provider=provider, places=40, allocation=80),
+        factories.create_cohort(session, prog=prog, provider=provider, places=40),
+    ]
+    settings = [factories.create_setting(session) for _ in range(90)]
+    jobs = [("claim", i, cohorts[i % 2].id, provider.id, s.id) for i, s in enumerate(settings)]
+    jobs[1::10] = [("allocation", 1000 + i, cohorts[0].id, provider.id, None) for i in range(9)]
+
+    answers = _race_changes(app, jobs)
+
+    assert _unexpected(answers) == []
+    allocation = session.scalar(
+        sa.select(Allocation.places).where(
+            Allocation.provider_id == provider.id, Allocation.programme_id == prog.id
+        )
+    )
+    assert _funded_by(Cohort.provider_id)[provider.id] <= allocation
+    assert any(kind == "allocation" and a == "done" for _, kind, a in answers)
