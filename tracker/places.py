@@ -77,6 +77,7 @@ def held_at_setting(claim=Claim) -> sa.ColumnElement[bool]:
     """Claims that count against their setting's limit of places held at once."""
     return sa.and_(claim.holds_place.is_(True), claim.status.in_(SETTING_HOLDING_STATUSES))
 
+
 # The cap levels, named as a waiting claim's reason.
 PROGRAMME = "programme"
 ALLOCATION = "allocation"

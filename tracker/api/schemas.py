@@ -134,6 +134,21 @@ class WithdrawalSchema(ma.Schema):
     reason = Text(required=True, validate=validate.Length(1, 2000))
 
 
+class DeferralSchema(ma.Schema):
+    reason = Text(required=True, validate=validate.Length(1, 2000))
+
+
+class ResumptionSchema(ma.Schema):
+    cohort = fields.Integer(
+        strict=True,
+        validate=validate.Range(1, 2**31 - 1),
+        metadata={
+            "description": "The cohort to resume in, by id (the enrolment's own by default): "
+            "a later cohort of the same programme"
+        },
+    )
+
+
 # -- answers -----------------------------------------------------------------------------
 
 

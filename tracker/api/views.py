@@ -33,10 +33,12 @@ from tracker.api.schemas import (
     CohortUpdateSchema,
     DeclarationCreateSchema,
     DeclarationSchema,
+    DeferralSchema,
     EnrolmentPageSchema,
     EnrolmentQuerySchema,
     EnrolmentSchema,
     ProgrammeListSchema,
+    ResumptionSchema,
     SettingPageSchema,
     SettingQuerySchema,
     UptakeListSchema,
@@ -480,6 +482,46 @@ def withdraw(data, enrolment_id):
     claim = _enrolment_or_404(enrolment_id)
     outcome = places.withdraw(db.session, claim, reason=data["reason"], by=current_user())
     return _present_enrolment(outcome.claim, waiting_position(db.session, outcome.claim))
+
+
+@blp.route("/enrolments/<int:enrolment_id>/deferral", methods=["POST"])
+@blp.doc(parameters=[IDEMPOTENCY_PARAMETER])
+@write
+@blp.arguments(DeferralSchema)
+@blp.response(200, EnrolmentSchema)
+@problems(400, 404, 409, 422)
+def defer(data, enrolment_id):
+    """Defer the participant: a place not yet in training goes to the next waiting claim;
+    one in training is kept for their return (see resumption)."""
+    claim = _enrolment_or_404(enrolment_id)
+    outcome = places.defer(db.session, claim, reason=data["reason"], by=current_user())
+    return _present_enrolment(outcome.claim, None)
+
+
+@blp.route("/enrolments/<int:enrolment_id>/resumption", methods=["POST"])
+@blp.doc(parameters=[IDEMPOTENCY_PARAMETER])
+@write
+@blp.arguments(ResumptionSchema)
+@blp.response(200, EnrolmentSchema)
+@problems(400, 404, 409, 422)
+def resume(data, enrolment_id):
+    """Resume a deferred enrolment, keeping its declarations.
+
+    If training had started, the participant goes back into training on the place they
+    kept; if not, the enrolment joins the back of the cohort's waiting list, and is
+    funded at once if it fits with no one ahead.
+    """
+    claim = _enrolment_or_404(enrolment_id)
+    to_cohort = None
+    if "cohort" in data:
+        try:
+            to_cohort = _cohort_or_404(data["cohort"])
+        except ApiProblem:
+            raise ApiProblem(
+                422, f"There is no cohort {data['cohort']} you can see", field="cohort"
+            ) from None
+    outcome = places.resume(db.session, claim, to_cohort=to_cohort, by=current_user())
+    return _present_enrolment(outcome.claim, outcome.waiting_position)
 
 
 # -- uptake ------------------------------------------------------------------------------
