@@ -47,6 +47,7 @@ from tracker.errors import DomainError
 from tracker.models import (
     LIVE_CLAIM_INDEX,
     LIVE_STATUSES,
+    ONE_FUNDED_PLACE_INDEX,
     Allocation,
     Claim,
     ClaimStatus,
@@ -812,10 +813,12 @@ def claim_places(
     try:
         _insert_claims(session, rows)
     except sa.exc.IntegrityError as error:
-        if LIVE_CLAIM_INDEX not in str(error.orig):
+        if LIVE_CLAIM_INDEX not in str(error.orig) and ONE_FUNDED_PLACE_INDEX not in str(
+            error.orig
+        ):
             raise
-        # Someone named here was given a live claim on the programme meanwhile: run again,
-        # to say so.
+        # Someone named here was given a live claim, or a place, on the programme
+        # meanwhile: run again, to say so.
         raise _RetryOperation from None
     made = [
         NewClaim(
@@ -1004,20 +1007,17 @@ def resume(
         )
     if to_cohort.programme_id != claim.programme_id:
         raise DomainError("Choose a cohort on the same programme", field="cohort")
-    other = session.scalar(
-        sa.select(Claim.status).where(
+    other = session.execute(
+        sa.select(Claim.status, Claim.holds_place).where(
             Claim.programme_id == claim.programme_id,
             Claim.participant_id == claim.participant_id,
             Claim.id != claim.id,
-            Claim.status.in_(LIVE_STATUSES),
+            _standing(Claim),
         )
-    )
+    ).first()
     if other is not None:
-        raise DomainError(
-            f"{claim.participant.email} already has a {other.value} claim on"
-            f" {claim.programme.name}",
-            field="claim",
-        )
+        refusal = _refusal(claim.participant.email, claim.programme, tuple(other))
+        raise DomainError(refusal.message, field="claim")
     programme = claim.programme
     if claim.started_dt is not None:
         # The place was kept through the deferral: it goes on, perhaps in a later cohort.

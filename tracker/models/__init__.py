@@ -3,7 +3,14 @@
 from tracker.models.api import ApiToken, IdempotencyRecord
 from tracker.models.audit import AuditEvent
 from tracker.models.base import Base
-from tracker.models.claim import LIVE_CLAIM_INDEX, LIVE_STATUSES, Claim, ClaimStatus, Declaration
+from tracker.models.claim import (
+    LIVE_CLAIM_INDEX,
+    LIVE_STATUSES,
+    ONE_FUNDED_PLACE_INDEX,
+    Claim,
+    ClaimStatus,
+    Declaration,
+)
 from tracker.models.cohort import Cohort, CohortStatus
 from tracker.models.organisation import Allocation, Provider, Setting, SettingKind
 from tracker.models.participant import Participant
@@ -15,6 +22,7 @@ from tracker.models.user import Role, User
 __all__ = [
     "LIVE_CLAIM_INDEX",
     "LIVE_STATUSES",
+    "ONE_FUNDED_PLACE_INDEX",
     "Allocation",
     "ApiToken",
     "AuditEvent",

@@ -28,6 +28,8 @@ LIVE_STATUSES = (ClaimStatus.WAITING, ClaimStatus.FUNDED, ClaimStatus.STARTED)
 # One live claim per person and programme: the database keeps to it, whatever runs at once.
 LIVE_CLAIM_INDEX = "uq_claims_live_participant_programme"
 _LIVE_SQL = sa.text("status IN ('waiting', 'funded', 'started')")
+_WAITING_SQL = sa.text("status = 'waiting'")
+ONE_FUNDED_PLACE_INDEX = "uq_claims_one_funded_place"
 # As each database writes "holds a place" in a query, so that it uses the index below.
 _HOLDING_SQLITE, _HOLDING_POSTGRESQL = sa.text("holds_place = 1"), sa.text("holds_place")
 
@@ -48,6 +50,23 @@ class Claim(Base):
         sa.Index("ix_claims_programme_holds_place", "programme_id", "holds_place"),
         # The ledger counts the places each cohort holds, under its lock: from this index
         # alone, however many claims have ended or wait.
+        # One funded place per person and programme, ever: a deferral resumes on its claim.
+        sa.Index(
+            ONE_FUNDED_PLACE_INDEX,
+            "programme_id",
+            "participant_id",
+            unique=True,
+            sqlite_where=_HOLDING_SQLITE,
+            postgresql_where=_HOLDING_POSTGRESQL,
+        ),
+        # The ledger asks whether claims wait for the programme's places, on every claim.
+        sa.Index(
+            "ix_claims_waiting_reason",
+            "programme_id",
+            "waiting_reason",
+            sqlite_where=_WAITING_SQL,
+            postgresql_where=_WAITING_SQL,
+        ),
         sa.Index(
             "ix_claims_holding_cohort",
             "cohort_id",
