@@ -11,6 +11,7 @@ from tracker import demo
 from tracker.accounts import check_password
 from tracker.errors import DomainError
 from tracker.models import (
+    LIVE_STATUSES,
     Allocation,
     Claim,
     ClaimStatus,
@@ -307,3 +308,41 @@ def test_the_demo_leaves_nothing_to_send_about_its_simulated_past(session):
     statuses = set(session.scalars(sa.select(OutboxMessage.status).distinct()))
     assert OutboxStatus.CANCELLED in statuses  # places were offered from waiting lists
     assert OutboxStatus.QUEUED not in statuses
+
+
+def test_demo_people_who_come_back_resume_their_own_claim(session, sign_ins):
+    def people_with(condition):
+        return session.execute(
+            sa.select(Claim.programme_id, Claim.participant_id)
+            .where(condition)
+            .group_by(Claim.programme_id, Claim.participant_id)
+            .having(sa.func.count() > 1)
+        ).all()
+
+    # One funded place per person on a programme, and no claim made beside a deferred one.
+    assert people_with(Claim.holds_place.is_(True)) == []
+
+    def has(condition):
+        return sa.func.sum(sa.case((condition, 1), else_=0)) > 0
+
+    beside_deferred = session.execute(
+        sa.select(Claim.programme_id, Claim.participant_id)
+        .group_by(Claim.programme_id, Claim.participant_id)
+        .having(
+            has(Claim.status == ClaimStatus.DEFERRED),
+            has(sa.or_(Claim.status.in_(LIVE_STATUSES), Claim.holds_place.is_(True))),
+        )
+    ).all()
+    assert [
+        pair
+        for pair in beside_deferred
+        # A deferral that kept its place is itself the claim holding it.
+        if session.scalar(
+            sa.select(sa.func.count()).where(
+                Claim.programme_id == pair[0],
+                Claim.participant_id == pair[1],
+                sa.or_(Claim.status.in_(LIVE_STATUSES), Claim.holds_place.is_(True)),
+                Claim.status != ClaimStatus.DEFERRED,
+            )
+        )
+    ] == []

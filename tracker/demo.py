@@ -553,6 +553,7 @@ class _DemoLoader:
         self.used_trns: set[str] = set()
         self.rejoiners: dict[tuple[str, str], list[tuple[date, int]]] = defaultdict(list)
         self.childminder_queue: dict[str | None, list[Setting]] = {}
+        self.kept_deferred: set[str] = set()
         self.owed = {code: {ClaimStatus.WITHDRAWN, ClaimStatus.DEFERRED} for code in (EY, NPQ, EP)}
         self._operations = 0
 
@@ -1059,7 +1060,13 @@ class _DemoLoader:
         return None
 
     def _maybe_rejoin(self, plan: _CohortPlan, claim: Claim, deferred_on: date) -> None:
-        """Some deferred participants come back, in a later cohort of the same provider."""
+        """Some deferred participants come back, in a later cohort of the same provider.
+
+        The first to defer on each programme stays deferred, so that every programme shows one.
+        """
+        if plan.code not in self.kept_deferred:
+            self.kept_deferred.add(plan.code)
+            return
         if plan.next is not None and self.rng.random() < 0.4:
             ready_on = deferred_on + timedelta(days=self.rng.randint(14, 60))
             self.rejoiners[(plan.spec.name, plan.code)].append((ready_on, claim.id))
