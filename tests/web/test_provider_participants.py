@@ -383,3 +383,52 @@ def test_a_participant_moves_to_another_cohort_of_the_provider(client, session, 
     )
     session.refresh(claim)
     assert claim.cohort_id == second.id
+
+
+def test_a_participant_deferred_in_training_resumes_from_their_page(client, session, provider):
+    cohort = started_cohort(session, provider, name="Spring")
+    [claim] = enrol(session, cohort)
+    progress.record_declaration(
+        session, claim, milestone_code="started", declared_on=TODAY - timedelta(days=10)
+    )
+    session.commit()
+    sign_in_provider(client, session, provider)
+    submit(client, f"/provider/claims/{claim.id}/defer", {"reason": "parental-leave"})
+
+    shown = page(client.get(f"/provider/claims/{claim.id}"))
+    assert shown.select_one(f"a[href='/provider/claims/{claim.id}/resume']") is not None
+    form = page(client.get(f"/provider/claims/{claim.id}/resume"))
+    assert form.select_one("[data-explains='in-training']") is not None
+    assert form.select_one("input[name=cohort][checked]")["value"] == str(cohort.id)
+
+    done = submit(client, f"/provider/claims/{claim.id}/resume", {"cohort": str(cohort.id)})
+
+    assert done.status_code == 302
+    assert banner(client.get(done.headers["Location"])) == (
+        f"{claim.participant.full_name} resumed in Spring: back in training"
+    )
+    session.refresh(claim)
+    assert (claim.status, claim.holds_place) == (ClaimStatus.STARTED, True)
+    assert session.scalar(sa.select(sa.func.count()).select_from(Claim)) == 1
+
+
+def test_only_a_deferred_participant_has_a_resume_page(client, session, provider):
+    [claim] = enrol(session, factories.create_cohort(session, provider=provider))
+    sign_in_provider(client, session, provider)
+
+    assert client.get(f"/provider/claims/{claim.id}/resume").status_code == 404
+
+
+def test_closing_a_cohort_warns_of_the_waiting_claims_it_releases(client, session, provider):
+    cohort = factories.create_cohort(session, provider=provider, places=1)
+    funded, waiting = enrol(session, cohort, 2)
+    sign_in_provider(client, session, provider)
+    url = f"/provider/cohorts/{cohort.id}/close"
+
+    warning = page(client.get(url)).select_one("[data-releases]")
+    assert "1 claim waiting for a place in this cohort will be released" in text(warning)
+    assert submit(client, url, {}).status_code == 302
+
+    session.refresh(waiting)
+    assert waiting.status == ClaimStatus.WITHDRAWN
+    assert "closed before a funded place came free" in waiting.end_reason

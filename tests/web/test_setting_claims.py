@@ -370,6 +370,13 @@ def test_a_setting_at_its_limit_is_told_before_and_after_it_claims(
         {"full_name": "Cat Three", "email": "cat@example.com"},
     )
     shown = setting_client.get(response.headers["Location"])
+    # Not a misleading "number 1": it waits for its own setting, whoever else is funded.
+    assert banner(shown) == (
+        "Cat Three is waiting: your setting holds as many funded places on Level 3 early"
+        " years SENCo qualification as it may (2). The claim is funded when one of them ends."
+    )
+    assert "Waiting list" not in summary(shown)
     assert summary(shown)["Why it is waiting"] == (
-        "The setting holds as many funded places as it may"
+        "The setting holds as many funded places as it may: it is funded when one of your"
+        " setting's places on this programme ends"
     )

@@ -37,6 +37,7 @@ from tracker.web.provider_forms import (
     EndClaimForm,
     EnrolForm,
     MoveForm,
+    ResumeForm,
     UploadForm,
 )
 
@@ -254,7 +255,12 @@ def close_cohort(cohort_id: int):
         if done is not None:
             flash(f"Cohort {cohort.name} is closed to new participants", "success")
             return redirect(url_for("provider.cohort", cohort_id=cohort.id))
-    return render_template("provider/close_cohort.html", cohort=cohort, form=form)
+    return render_template(
+        "provider/close_cohort.html",
+        cohort=cohort,
+        form=form,
+        waiting=_counts([cohort.id]).get(cohort.id, (0, 0))[1],
+    )
 
 
 # -- a cohort's roster -------------------------------------------------------------------
@@ -611,3 +617,51 @@ def move(claim_id: int):
             flash(f"{claim.participant.full_name} moved to {to_cohort.name}: {state}", "success")
             return redirect(url_for("provider.claim", claim_id=claim.id))
     return render_template("provider/move.html", claim=claim, form=form, others=others)
+
+
+@bp.route("/claims/<int:claim_id>/resume", methods=["GET", "POST"])
+def resume(claim_id: int):
+    claim = _own_claim(claim_id)
+    if claim.status != ClaimStatus.DEFERRED:
+        abort(404)
+    in_training = claim.started_dt is not None
+    # In training, a participant may go back to their own cohort, closed or not; otherwise
+    # they join an open cohort's waiting list.
+    allowed = (CohortStatus.OPEN, CohortStatus.CLOSED) if in_training else (CohortStatus.OPEN,)
+    cohorts = db.session.scalars(
+        sa.select(Cohort)
+        .where(
+            Cohort.provider_id == current_user.provider_id,
+            Cohort.programme_id == claim.programme_id,
+            sa.or_(Cohort.status.in_(allowed), Cohort.id == claim.cohort_id),
+            Cohort.status != CohortStatus.CANCELLED,
+        )
+        .order_by(Cohort.starts_on, Cohort.name)
+    ).all()
+    form = ResumeForm()
+    form.cohort.choices = [
+        (str(c.id), f"{c.name}, starting {c.starts_on.day} {c.starts_on:%B %Y}") for c in cohorts
+    ]
+    if request.method == "GET" and any(c.id == claim.cohort_id for c in cohorts):
+        form.cohort.data = str(claim.cohort_id)
+    if form.validate_on_submit():
+        to_cohort = next(c for c in cohorts if str(c.id) == form.cohort.data)
+        outcome = _commit_or_show(
+            form,
+            lambda: places.resume(db.session, claim, to_cohort=to_cohort, by=current_user),
+            default_field="cohort",
+        )
+        if outcome is not None:
+            state = {
+                ClaimStatus.STARTED: "back in training",
+                ClaimStatus.FUNDED: "funded",
+            }.get(claim.status, f"number {outcome.waiting_position} on the waiting list")
+            flash(f"{claim.participant.full_name} resumed in {to_cohort.name}: {state}", "success")
+            return redirect(url_for("provider.claim", claim_id=claim.id))
+    return render_template(
+        "provider/resume.html",
+        claim=claim,
+        form=form,
+        cohorts=cohorts,
+        in_training=in_training,
+    )

@@ -225,3 +225,13 @@ class MoveForm(FlaskForm):
         validators=[InputRequired("Select the cohort to move to")],
     )
     submit = SubmitField("Move participant", widget=GovSubmitInput())
+
+
+class ResumeForm(FlaskForm):
+    cohort = RadioField(
+        "Cohort to resume in",
+        widget=GovRadioInput(),
+        invalid_choice_message="Select the cohort to resume in",
+        validators=[InputRequired("Select the cohort to resume in")],
+    )
+    submit = SubmitField("Resume training", widget=GovSubmitInput())

@@ -207,12 +207,20 @@ def claim_place(cohort_id: int):
             claim = outcome.claim
             if claim.status == ClaimStatus.FUNDED:
                 flash(f"{claim.participant.full_name} has a funded place", "success")
+            elif claim.waiting_reason == places.SETTING:
+                # Not a place in the queue: it waits for one of the setting's own places.
+                flash(
+                    f"{claim.participant.full_name} is waiting: your setting holds as many"
+                    f" funded places on {cohort.programme.name} as it may"
+                    f" ({cohort.programme.places_per_setting}). The claim is funded when"
+                    " one of them ends.",
+                    "info",
+                )
             else:
                 reason = places.WAITING_REASONS.get(claim.waiting_reason or "")
                 flash(
-                    f"{claim.participant.full_name} is number"
-                    f" {places.waiting_position(db.session, claim)} on the waiting list."
-                    + (f" {reason}." if reason else ""),
+                    f"{claim.participant.full_name} is number {outcome.waiting_position}"
+                    " on the waiting list." + (f" {reason}." if reason else ""),
                     "info",
                 )
             return redirect(url_for("setting.claim", claim_id=claim.id))
