@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from tracker.errors import DomainError
 from tracker.models import Claim, ClaimStatus, Declaration, Milestone, User
 from tracker.models.base import utcnow
-from tracker.places import fund_waiting_claims, lock_programme, retrying
+from tracker.places import fund_waiting_claims, lock_programme, london_today, retrying
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def record_declaration(
     come in the programme's order, once each, dated no earlier than the one before,
     not before the cohort starts and not in the future.
     """
-    today = today or date.today()  # noqa: DTZ011  (declarations carry calendar dates)
+    today = today or london_today()
     lock_programme(session, claim.programme_id)
     session.refresh(claim)
     milestones = claim.programme.milestones
