@@ -291,7 +291,8 @@ def test_claims_racing_a_cohorts_places_being_lowered_never_overfill_it(app, ses
     assert _unexpected(answers) == []
     session.refresh(cohort)
     assert _funded_by(Claim.cohort_id)[cohort.id] <= cohort.places
-    assert any(kind == "cohort-places" and a == "done" for _, kind, a in answers)
+    # The cuts met the claims: each was made, or refused as more places were funded by then.
+    assert any(kind == "cohort-places" and a != "nothing yet" for _, kind, a in answers)
 
 
 def test_claims_racing_an_allocation_cut_never_exceed_it(app, session):
@@ -314,4 +315,4 @@ def test_claims_racing_an_allocation_cut_never_exceed_it(app, session):
         )
     )
     assert _funded_by(Cohort.provider_id)[provider.id] <= allocation
-    assert any(kind == "allocation" and a == "done" for _, kind, a in answers)
+    assert any(kind == "allocation" and a != "nothing yet" for _, kind, a in answers)
