@@ -103,7 +103,6 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         args=[app],
         id="fund-when-due",
         name="Fund waiting claims that now fit",
-        next_run_time=utcnow(),  # and at start, in case the machine was down at midnight
     )
     return scheduler
 
@@ -122,6 +121,9 @@ def run_scheduler(app: Flask) -> None:
         jobs = ", ".join(sorted(job.id for job in scheduler.get_jobs()))
         logger.info("Scheduler started with jobs: %s", jobs)
 
+    # Once before the jobs start, in case the machine was down at midnight: here, not as a
+    # job, so that no job is in hand when the scheduler is told to stop.
+    fund_when_due_job(app)
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     scheduler.add_listener(started, EVENT_SCHEDULER_STARTED)
