@@ -5,6 +5,14 @@ from tracker.models.audit import AuditEvent
 from tracker.models.base import Base
 from tracker.models.claim import LIVE_CLAIM_INDEX, LIVE_STATUSES, Claim, ClaimStatus, Declaration
 from tracker.models.cohort import Cohort, CohortStatus
+from tracker.models.figures import (
+    COUNT_TABLES,
+    AreaClaimCount,
+    CohortClaimCount,
+    ReasonClaimCount,
+    SettingClaimCount,
+    WeeklyClaimCount,
+)
 from tracker.models.organisation import Allocation, Provider, Setting, SettingKind
 from tracker.models.participant import Participant
 from tracker.models.programme import Milestone, Programme, ProgrammeTarget, RegionQuota
@@ -13,15 +21,18 @@ from tracker.models.reminder import OutboxMessage, OutboxStatus, ReminderRule
 from tracker.models.user import Role, User
 
 __all__ = [
+    "COUNT_TABLES",
     "LIVE_CLAIM_INDEX",
     "LIVE_STATUSES",
     "Allocation",
     "ApiToken",
+    "AreaClaimCount",
     "AuditEvent",
     "Base",
     "Claim",
     "ClaimStatus",
     "Cohort",
+    "CohortClaimCount",
     "CohortStatus",
     "Declaration",
     "IdempotencyRecord",
@@ -33,11 +44,14 @@ __all__ = [
     "Programme",
     "ProgrammeTarget",
     "Provider",
+    "ReasonClaimCount",
     "Region",
     "RegionQuota",
     "ReminderRule",
     "Role",
     "Setting",
+    "SettingClaimCount",
     "SettingKind",
     "User",
+    "WeeklyClaimCount",
 ]
