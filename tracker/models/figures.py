@@ -88,4 +88,10 @@ class ReasonClaimCount(Base):
     n: Mapped[int]
 
 
-COUNT_TABLES = (CohortClaimCount, AreaClaimCount, WeeklyClaimCount, SettingClaimCount, ReasonClaimCount)
+COUNT_TABLES = (
+    CohortClaimCount,
+    AreaClaimCount,
+    WeeklyClaimCount,
+    SettingClaimCount,
+    ReasonClaimCount,
+)
