@@ -164,8 +164,34 @@ Tally = dict[State, int]
 
 def count(tally: Tally, name: str) -> int:
     """The number of claims in the tally that the named definition counts."""
-    test = DEFINITIONS[name].counts
+    test = LIVE.counts if name == LIVE.name else DEFINITIONS[name].counts
     return sum(n for state, n in tally.items() if test(state))
+
+
+# The count that each status on its own is, for tables of claims by status.
+STATUS_FIGURES = {
+    ClaimStatus.WAITING: "waiting",
+    ClaimStatus.FUNDED: "funded_not_started",
+    ClaimStatus.STARTED: "in_training",
+    ClaimStatus.COMPLETED: "completed",
+    ClaimStatus.WITHDRAWN: "withdrawn",
+    ClaimStatus.DEFERRED: "deferred",
+}
+# A person may hold one live claim per programme (``tracker.models.claim.LIVE_STATUSES``).
+LIVE = Definition(
+    "live",
+    "Live claims",
+    "claims waiting, funded and not yet started, or in training",
+    lambda s: s.status in (ClaimStatus.WAITING, ClaimStatus.FUNDED, ClaimStatus.STARTED),
+)
+
+
+def by_status(tally: Tally) -> dict[ClaimStatus, int]:
+    """The tally's claims counted by status alone."""
+    counted: Counter[ClaimStatus] = Counter()
+    for state, n in tally.items():
+        counted[state.status] += n
+    return dict(counted)
 
 
 def places_left(places: int, funded: int) -> int:
@@ -382,8 +408,10 @@ def by_cohort(
     return _tallies(session.execute(query))
 
 
-def by_provider(session: Session, scope: Scope = ALL) -> dict[tuple[int, int], Tally]:
-    """Claims in each provider's cohorts on each programme, by raw state."""
+def by_provider(
+    session: Session, scope: Scope = ALL, *, provider_id: int | None = None
+) -> dict[tuple[int, int], Tally]:
+    """Claims in each provider's cohorts (or one provider's) on each programme, by raw state."""
     if scope.by_claim_date or scope.has_area:
         query = (
             sa.select(Cohort.provider_id, Claim.programme_id, *_CLAIM_STATE, sa.func.count())
@@ -402,7 +430,23 @@ def by_provider(session: Session, scope: Scope = ALL) -> dict[tuple[int, int], T
         )
         if scope.programme_id is not None:
             query = query.where(Cohort.programme_id == scope.programme_id)
+    if provider_id is not None:
+        query = query.where(Cohort.provider_id == provider_id)
     return _tallies(session.execute(query))
+
+
+def by_setting(session: Session, setting_ids: Iterable[int]) -> dict[int, Tally]:
+    """Each named setting's claims, by raw state: for a page of settings, from their claims."""
+    setting_ids = list(setting_ids)
+    if not setting_ids:
+        return {}
+    return _tallies(
+        session.execute(
+            sa.select(Claim.setting_id, *_CLAIM_STATE, sa.func.count())
+            .where(Claim.setting_id.in_(setting_ids))
+            .group_by(Claim.setting_id, *_CLAIM_STATE)
+        )
+    )
 
 
 def by_area(session: Session, scope: Scope = ALL) -> dict[tuple[int | None, str | None], Tally]:
@@ -458,6 +502,30 @@ def settings_claiming(
             query = query.where(t.programme_id == scope.programme_id)
     query = query.group_by(Setting.local_authority_id, Setting.kind)
     return {(la, _kind(kind)): n for la, kind, n in session.execute(query)}
+
+
+def settings_claiming_by_programme(session: Session, scope: Scope = ALL) -> dict[int, int]:
+    """Settings with at least one claim in scope on each programme."""
+    if scope.by_claim_date:
+        query = (
+            sa.select(Claim.programme_id, sa.func.count(sa.distinct(Claim.setting_id)))
+            .where(Claim.setting_id.is_not(None), *scope.claim_conditions())
+            .group_by(Claim.programme_id)
+        )
+    else:
+        t = SettingClaimCount
+        query = (
+            sa.select(t.programme_id, sa.func.count(t.setting_id))
+            .where(t.n > 0)
+            .group_by(t.programme_id)
+        )
+        if scope.has_area:
+            query = query.join(Setting, Setting.id == t.setting_id).where(
+                *scope.setting_conditions()
+            )
+        if scope.programme_id is not None:
+            query = query.where(t.programme_id == scope.programme_id)
+    return dict(session.execute(query).all())
 
 
 def weekly_funded(session: Session, scope: Scope = ALL) -> dict[int, dict[date, int]]:

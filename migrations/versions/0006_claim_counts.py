@@ -187,6 +187,14 @@ def _fill(bind, dialect):
         )
 
 
+# The monthly uptake summary called those in training "Started" and the places not yet
+# started "${funded}"; a saved summary is reworded to the figures' definitions.
+_SUMMARY_WORDS = [
+    ('Funded (not yet started): ${funded}', 'Funded, not yet started: ${funded_not_started}'),
+    ('Started: ${started}', 'In training: ${in_training}'),
+]
+
+
 def upgrade():
     op.create_table('area_claim_counts',
     sa.Column('programme_id', sa.Integer(), nullable=False),
@@ -230,6 +238,13 @@ def upgrade():
     )
     bind = op.get_bind()
     dialect = bind.dialect.name
+    rules = sa.table('reminder_rules', sa.column('code', sa.String), sa.column('body', sa.Text))
+    for old, new in _SUMMARY_WORDS:
+        op.execute(
+            rules.update()
+            .where(rules.c.code == 'uptake-summary')
+            .values(body=sa.func.replace(rules.c.body, old, new))
+        )
     _fill(bind, dialect)
     if dialect == 'postgresql':
         _create_postgresql_triggers(bind)
