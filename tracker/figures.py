@@ -13,6 +13,7 @@ were made counts those claims (a grouped scan, one query per table as for the ke
 counts), and says so.
 """
 
+import functools
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -162,10 +163,17 @@ PLACES_LEFT = (
 Tally = dict[State, int]
 
 
+@functools.cache
+def counted_by(state: State) -> frozenset[str]:
+    """The names of the definitions that count a claim in this state."""
+    return frozenset(d.name for d in (*DEFINITIONS.values(), LIVE) if d.counts(state))
+
+
 def count(tally: Tally, name: str) -> int:
     """The number of claims in the tally that the named definition counts."""
-    test = LIVE.counts if name == LIVE.name else DEFINITIONS[name].counts
-    return sum(n for state, n in tally.items() if test(state))
+    if name not in DEFINITIONS and name != LIVE.name:
+        raise KeyError(name)
+    return sum(n for state, n in tally.items() if name in counted_by(state))
 
 
 # The count that each status on its own is, for tables of claims by status.
@@ -225,10 +233,12 @@ class Figures:
 
     @classmethod
     def of(cls, tally: Tally, settings_claiming: int = 0) -> "Figures":
-        return cls(
-            **{name: count(tally, name) for name in DEFINITIONS},
-            settings_claiming=settings_claiming,
-        )
+        counts = dict.fromkeys(DEFINITIONS, 0)
+        for state, n in tally.items():
+            for name in counted_by(state):
+                if name in counts:
+                    counts[name] += n
+        return cls(**counts, settings_claiming=settings_claiming)
 
     @property
     def unmet_demand(self) -> int:
@@ -331,6 +341,7 @@ _CLAIM_STATE = (
 )
 
 
+@functools.cache
 def _state(status, holds_place, has_started) -> State:
     return State(ClaimStatus(status), bool(holds_place), bool(has_started))
 

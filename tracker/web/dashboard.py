@@ -18,6 +18,7 @@ from tracker import exports, uptake
 from tracker.extensions import db
 from tracker.figures import DEFINITIONS, PLACES_LEFT
 from tracker.models import LocalAuthority, Programme, Role
+from tracker.web import figure_cache
 from tracker.web.access import require_role
 from tracker.web.dashboard_tables import SHOWN, Dashboard, local_dashboard, national_dashboard
 from tracker.web.fields import GovDateField
@@ -130,11 +131,17 @@ def _download_links(endpoint: str, **values):
     return links
 
 
-def _main(template: str, form: FilterForm, build: Callable[[date], Dashboard], **context):
-    """A dashboard's main content: its filters and, when they are valid, its figures."""
-    dashboard = build(uptake.london_today()) if form.validate() else None
-    return Markup(  # noqa: S704  (a rendered template, escaped as it was made)
-        render_template(
+def _main(template: str, form: FilterForm, build: Callable[[date], Dashboard], *key, **context):
+    """A dashboard's main content: its filters and, when they are valid, its figures.
+
+    With valid filters it is kept between requests (``figure_cache``) under the page, the
+    viewer's role, the filters exactly as sent, today's date (projections and the target
+    in force depend on the day) and ``key``.
+    """
+    today = uptake.london_today()
+
+    def render(dashboard: Dashboard | None = None) -> str:
+        return render_template(
             template,
             form=form,
             dashboard=dashboard,
@@ -144,6 +151,13 @@ def _main(template: str, form: FilterForm, build: Callable[[date], Dashboard], *
             shown=SHOWN,
             **context,
         )
+
+    if not form.validate():
+        return Markup(render())  # noqa: S704  (a rendered template, escaped as it was made)
+    filters = tuple(sorted(request.args.items(multi=True)))
+    return figure_cache.kept_part(
+        (template, current_user.role.value, filters, today.isoformat(), *key),
+        lambda: render(build(today)),
     )
 
 
@@ -229,6 +243,7 @@ def local(la_code: str):
         "dashboard/_local_main.html",
         form,
         lambda today: _local(form, programmes, local_authority, today),
+        local_authority.id,
         local_authority=local_authority,
         filters=filter_description(form, programmes),
         downloads=_download_links("dashboard.local_export", la_code=la_code),
