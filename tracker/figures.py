@@ -148,6 +148,14 @@ DEFINITIONS: dict[str, Definition] = {
         ),
     )
 }
+LIVE = Definition(
+    "live",
+    "Live claims",
+    "claims waiting, funded and not yet started, or in training: a person holds at most one"
+    " on a programme",
+    lambda s: s.status in (ClaimStatus.WAITING, ClaimStatus.FUNDED, ClaimStatus.STARTED),
+)
+DEFINITIONS[LIVE.name] = LIVE
 SETTINGS_CLAIMING = Definition(
     "settings_claiming",
     "Settings with a claim",
@@ -159,23 +167,6 @@ PLACES_LEFT = (
     "a cap's places less the funded places counted against it; below nought when the cap"
     " was cut below the places already funded",
 )
-
-Tally = dict[State, int]
-
-
-@functools.cache
-def counted_by(state: State) -> frozenset[str]:
-    """The names of the definitions that count a claim in this state."""
-    return frozenset(d.name for d in (*DEFINITIONS.values(), LIVE) if d.counts(state))
-
-
-def count(tally: Tally, name: str) -> int:
-    """The number of claims in the tally that the named definition counts."""
-    if name not in DEFINITIONS and name != LIVE.name:
-        raise KeyError(name)
-    return sum(n for state, n in tally.items() if name in counted_by(state))
-
-
 # The count that each status on its own is, for tables of claims by status.
 STATUS_FIGURES = {
     ClaimStatus.WAITING: "waiting",
@@ -185,21 +176,24 @@ STATUS_FIGURES = {
     ClaimStatus.WITHDRAWN: "withdrawn",
     ClaimStatus.DEFERRED: "deferred",
 }
-# A person may hold one live claim per programme (``tracker.models.claim.LIVE_STATUSES``).
-LIVE = Definition(
-    "live",
-    "Live claims",
-    "claims waiting, funded and not yet started, or in training",
-    lambda s: s.status in (ClaimStatus.WAITING, ClaimStatus.FUNDED, ClaimStatus.STARTED),
+# Every raw state a claim can be in: a definition is the set of those it counts.
+STATES = tuple(
+    State(status, holds_place, has_started)
+    for status in ClaimStatus
+    for holds_place in (False, True)
+    for has_started in (False, True)
 )
 
 
-def by_status(tally: Tally) -> dict[ClaimStatus, int]:
-    """The tally's claims counted by status alone."""
-    counted: Counter[ClaimStatus] = Counter()
-    for state, n in tally.items():
-        counted[state.status] += n
-    return dict(counted)
+@functools.cache
+def counted_by(state: State) -> frozenset[str]:
+    """The names of the definitions that count a claim in this state."""
+    return frozenset(d.name for d in DEFINITIONS.values() if d.counts(state))
+
+
+def states_counted(name: str) -> tuple[State, ...]:
+    """The raw states the named definition counts."""
+    return tuple(s for s in STATES if name in counted_by(s))
 
 
 def places_left(places: int, funded: int) -> int:
@@ -229,16 +223,17 @@ class Figures:
     deferred: int = 0
     ended_before_training: int = 0
     ended_during_training: int = 0
+    live: int = 0
     settings_claiming: int = 0
 
     @classmethod
-    def of(cls, tally: Tally, settings_claiming: int = 0) -> "Figures":
-        counts = dict.fromkeys(DEFINITIONS, 0)
-        for state, n in tally.items():
+    def of(cls, counts: dict[State, int], settings_claiming: int = 0) -> "Figures":
+        """The figures of claims counted by raw state."""
+        totals = dict.fromkeys(DEFINITIONS, 0)
+        for state, n in counts.items():
             for name in counted_by(state):
-                if name in counts:
-                    counts[name] += n
-        return cls(**counts, settings_claiming=settings_claiming)
+                totals[name] += n
+        return cls(**totals, settings_claiming=settings_claiming)
 
     @property
     def unmet_demand(self) -> int:
@@ -254,19 +249,16 @@ class Figures:
         """Share of the claims that ever started training that were withdrawn during it."""
         return self.withdrawn_during_training / self.ever_started if self.ever_started else None
 
+    def by_status(self) -> dict[ClaimStatus, int]:
+        """The claims counted by status alone."""
+        return {status: getattr(self, name) for status, name in STATUS_FIGURES.items()}
+
     def __add__(self, other: "Figures") -> "Figures":
         """The figures of two sets of claims with no setting in common."""
         return Figures(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in FIELDS})
 
 
 FIELDS = fields(Figures)
-
-
-def merge(tallies: Iterable[Tally]) -> Tally:
-    total: Counter[State] = Counter()
-    for tally in tallies:
-        total.update(tally)
-    return dict(total)
 
 
 # -- which claims ------------------------------------------------------------------------
@@ -334,150 +326,215 @@ ALL = Scope()
 
 # -- reading the kept counts (or, filtered by claim date, the claims) ----------------------
 
-_CLAIM_STATE = (
-    Claim.status,
-    Claim.holds_place,
-    Claim.started_dt.is_not(None).label("has_started"),
-)
+
+class _Columns:
+    """Where a query finds a raw state: a kept count table's columns, or a claim's."""
+
+    def __init__(self, status, holds_place, has_started, n):
+        self.status, self.holds_place, self.n = status, holds_place, n
+        self.has_started = has_started
+
+    def state_is(self, states: Iterable[State]) -> sa.ColumnElement[bool]:
+        """SQL: the raw state is one of ``states``."""
+        by_status: dict[ClaimStatus, set] = defaultdict(set)
+        for state in states:
+            by_status[state.status].add((state.holds_place, state.has_started))
+        # Statuses whose every held/started combination is in: one IN test for them all.
+        whole = [status for status, combos in by_status.items() if len(combos) == 4]
+        parts = [self.status.in_(whole)] if whole else []
+        for status, combos in by_status.items():
+            if len(combos) < 4:
+                parts.append(
+                    sa.and_(
+                        self.status == status,
+                        sa.or_(*(self._held_started(h, st) for h, st in sorted(combos))),
+                    )
+                )
+        return sa.or_(*parts) if parts else sa.false()
+
+    def _held_started(self, holds_place: bool, has_started: bool) -> sa.ColumnElement[bool]:
+        return sa.and_(self.holds_place.is_(holds_place), self.has_started(has_started))
+
+    @functools.cached_property
+    def _sums(self) -> tuple[sa.ColumnElement[int], ...]:
+        # Built once: the expressions are immutable and serve every query.
+        columns = []
+        for name in DEFINITIONS:
+            states = states_counted(name)
+            if len(states) == len(STATES):
+                total = sa.func.sum(self.n)
+            else:
+                total = sa.func.sum(sa.case((self.state_is(states), self.n), else_=0))
+            columns.append(sa.func.coalesce(total, 0).label(name))
+        return tuple(columns)
+
+    def sums(self) -> tuple[sa.ColumnElement[int], ...]:
+        """SQL: every definition's count of the grouped claims, labelled with its name."""
+        return self._sums
 
 
 @functools.cache
-def _state(status, holds_place, has_started) -> State:
-    return State(ClaimStatus(status), bool(holds_place), bool(has_started))
+def _kept(table) -> _Columns:
+    return _Columns(
+        table.status,
+        table.holds_place,
+        lambda started: table.has_started.is_(started),
+        table.n,
+    )
 
 
-def _tallies(rows) -> dict:
-    """Rows of (key..., status, holds_place, has_started, n) as a tally per key."""
-    result: dict = defaultdict(Counter)
-    for *key, status, holds_place, has_started, n in rows:
-        if n:
-            result[key[0] if len(key) == 1 else tuple(key)][
-                _state(status, holds_place, has_started)
-            ] += int(n)
-    return {key: dict(tally) for key, tally in result.items()}
+def _claims(*keys: sa.ColumnElement, where=(), outer_setting: bool = False, join_cohort=False):
+    """Claims grouped by ``keys`` and raw state, as a subquery, and its state's columns.
+
+    Grouping by state first leaves the definitions' tests a handful of rows per key.
+    """
+    started = Claim.started_dt.is_not(None)
+    query = sa.select(
+        *keys,
+        Claim.status.label("status"),
+        Claim.holds_place.label("holds_place"),
+        started.label("has_started"),
+        sa.func.count().label("n"),
+    ).select_from(Claim)
+    if outer_setting:
+        query = query.outerjoin(Setting, Claim.setting_id == Setting.id)
+    if join_cohort:
+        query = query.join(Cohort, Claim.cohort_id == Cohort.id)
+    grouped = (
+        query.where(*where).group_by(*keys, Claim.status, Claim.holds_place, started).subquery()
+    )
+    columns = _Columns(
+        grouped.c.status,
+        grouped.c.holds_place,
+        lambda value: grouped.c.has_started.is_(value),
+        grouped.c.n,
+    )
+    return grouped, columns
 
 
-def _kept_state(table):
-    return (table.status, table.holds_place, table.has_started, sa.func.sum(table.n))
-
-
-def by_programme(session: Session, scope: Scope = ALL) -> dict[int, Tally]:
-    """Each programme's claims in scope, by raw state."""
-    if scope.by_claim_date:
-        query = (
-            sa.select(Claim.programme_id, *_CLAIM_STATE, sa.func.count())
-            .where(*scope.claim_conditions())
-            .group_by(Claim.programme_id, *_CLAIM_STATE)
+def _figures(rows, key_length: int = 1) -> dict:
+    """Rows of (key..., one count per definition) as figures per key."""
+    result = {}
+    for row in rows:
+        key = row[0] if key_length == 1 else tuple(row[:key_length])
+        result[key] = Figures(
+            **{name: int(value) for name, value in zip(DEFINITIONS, row[key_length:], strict=True)}
         )
+    return result
+
+
+def by_programme(session: Session, scope: Scope = ALL) -> dict[int, Figures]:
+    """Each programme's figures for the claims in scope."""
+    if scope.by_claim_date:
+        grouped, state = _claims(Claim.programme_id, where=scope.claim_conditions())
+        query = sa.select(grouped.c.programme_id, *state.sums()).group_by(grouped.c.programme_id)
     elif scope.has_area:
         t = AreaClaimCount
         query = (
-            sa.select(t.programme_id, *_kept_state(t))
+            sa.select(t.programme_id, *_kept(t).sums())
             .where(*scope.kept_conditions(t))
-            .group_by(t.programme_id, t.status, t.holds_place, t.has_started)
+            .group_by(t.programme_id)
         )
     else:
         t = CohortClaimCount
         query = (
-            sa.select(Cohort.programme_id, *_kept_state(t))
+            sa.select(Cohort.programme_id, *_kept(t).sums())
             .join(Cohort, Cohort.id == t.cohort_id)
-            .group_by(Cohort.programme_id, t.status, t.holds_place, t.has_started)
+            .group_by(Cohort.programme_id)
         )
         if scope.programme_id is not None:
             query = query.where(Cohort.programme_id == scope.programme_id)
-    return _tallies(session.execute(query))
+    return _figures(session.execute(query))
 
 
 def by_cohort(
     session: Session, scope: Scope = ALL, *, cohort_ids: Iterable[int] | None = None
-) -> dict[int, Tally]:
-    """Each cohort's claims, by raw state (of the cohorts named, or of the programme in scope)."""
+) -> dict[int, Figures]:
+    """Each cohort's figures (of the cohorts named, or of the programme in scope)."""
+    if cohort_ids is not None:
+        cohort_ids = list(cohort_ids)
+        if not cohort_ids:
+            return {}
     if scope.by_claim_date or scope.has_area:
-        query = (
-            sa.select(Claim.cohort_id, *_CLAIM_STATE, sa.func.count())
-            .where(*scope.claim_conditions())
-            .group_by(Claim.cohort_id, *_CLAIM_STATE)
-        )
-        column = Claim.cohort_id
+        conditions = scope.claim_conditions()
+        if cohort_ids is not None:
+            conditions.append(Claim.cohort_id.in_(cohort_ids))
+        grouped, state = _claims(Claim.cohort_id, where=conditions)
+        query = sa.select(grouped.c.cohort_id, *state.sums()).group_by(grouped.c.cohort_id)
     else:
         t = CohortClaimCount
-        query = sa.select(t.cohort_id, *_kept_state(t)).group_by(
-            t.cohort_id, t.status, t.holds_place, t.has_started
-        )
+        query = sa.select(t.cohort_id, *_kept(t).sums()).group_by(t.cohort_id)
         if scope.programme_id is not None:
             query = query.where(
                 t.cohort_id.in_(
                     sa.select(Cohort.id).where(Cohort.programme_id == scope.programme_id)
                 )
             )
-        column = t.cohort_id
-    if cohort_ids is not None:
-        cohort_ids = list(cohort_ids)
-        if not cohort_ids:
-            return {}
-        query = query.where(column.in_(cohort_ids))
-    return _tallies(session.execute(query))
+        if cohort_ids is not None:
+            query = query.where(t.cohort_id.in_(cohort_ids))
+    return _figures(session.execute(query))
 
 
 def by_provider(
     session: Session, scope: Scope = ALL, *, provider_id: int | None = None
-) -> dict[tuple[int, int], Tally]:
-    """Claims in each provider's cohorts (or one provider's) on each programme, by raw state."""
+) -> dict[tuple[int, int], Figures]:
+    """Figures of each provider's cohorts (or one provider's) on each programme."""
     if scope.by_claim_date or scope.has_area:
-        query = (
-            sa.select(Cohort.provider_id, Claim.programme_id, *_CLAIM_STATE, sa.func.count())
-            .join(Cohort, Claim.cohort_id == Cohort.id)
-            .where(*scope.claim_conditions())
-            .group_by(Cohort.provider_id, Claim.programme_id, *_CLAIM_STATE)
+        conditions = scope.claim_conditions()
+        if provider_id is not None:
+            conditions.append(Cohort.provider_id == provider_id)
+        grouped, state = _claims(
+            Cohort.provider_id, Claim.programme_id, where=conditions, join_cohort=True
         )
+        keys = (grouped.c.provider_id, grouped.c.programme_id)
+        query = sa.select(*keys, *state.sums()).group_by(*keys)
+        return _figures(session.execute(query), 2)
     else:
         t = CohortClaimCount
         query = (
-            sa.select(Cohort.provider_id, Cohort.programme_id, *_kept_state(t))
+            sa.select(Cohort.provider_id, Cohort.programme_id, *_kept(t).sums())
             .join(Cohort, Cohort.id == t.cohort_id)
-            .group_by(
-                Cohort.provider_id, Cohort.programme_id, t.status, t.holds_place, t.has_started
-            )
+            .group_by(Cohort.provider_id, Cohort.programme_id)
         )
         if scope.programme_id is not None:
             query = query.where(Cohort.programme_id == scope.programme_id)
     if provider_id is not None:
         query = query.where(Cohort.provider_id == provider_id)
-    return _tallies(session.execute(query))
+    return _figures(session.execute(query), 2)
 
 
-def by_setting(session: Session, setting_ids: Iterable[int]) -> dict[int, Tally]:
-    """Each named setting's claims, by raw state: for a page of settings, from their claims."""
+def by_setting(session: Session, setting_ids: Iterable[int]) -> dict[int, Figures]:
+    """Each named setting's figures: for a page of settings, from their claims."""
     setting_ids = list(setting_ids)
     if not setting_ids:
         return {}
-    return _tallies(
+    grouped, state = _claims(Claim.setting_id, where=[Claim.setting_id.in_(setting_ids)])
+    return _figures(
         session.execute(
-            sa.select(Claim.setting_id, *_CLAIM_STATE, sa.func.count())
-            .where(Claim.setting_id.in_(setting_ids))
-            .group_by(Claim.setting_id, *_CLAIM_STATE)
+            sa.select(grouped.c.setting_id, *state.sums()).group_by(grouped.c.setting_id)
         )
     )
 
 
-def by_area(session: Session, scope: Scope = ALL) -> dict[tuple[int | None, str | None], Tally]:
-    """Claims by local authority and kind of setting (None: none known), by raw state."""
+def by_area(session: Session, scope: Scope = ALL) -> dict[tuple[int | None, str | None], Figures]:
+    """Figures by local authority and kind of setting (None: none known)."""
     if scope.by_claim_date:
-        rows = session.execute(
-            sa.select(Claim.local_authority_id, Setting.kind, *_CLAIM_STATE, sa.func.count())
-            .select_from(Claim)
-            .outerjoin(Setting, Claim.setting_id == Setting.id)
-            .where(*scope.claim_conditions())
-            .group_by(Claim.local_authority_id, Setting.kind, *_CLAIM_STATE)
+        grouped, state = _claims(
+            Claim.local_authority_id,
+            Setting.kind.label("kind"),
+            where=scope.claim_conditions(),
+            outer_setting=True,
         )
+        keys = (grouped.c.local_authority_id, grouped.c.kind)
+        rows = session.execute(sa.select(*keys, *state.sums()).group_by(*keys))
     else:
         t = AreaClaimCount
         rows = session.execute(
-            sa.select(t.local_authority_id, t.setting_kind, *_kept_state(t))
+            sa.select(t.local_authority_id, t.setting_kind, *_kept(t).sums())
             .where(*scope.kept_conditions(t))
-            .group_by(t.local_authority_id, t.setting_kind, t.status, t.holds_place, t.has_started)
+            .group_by(t.local_authority_id, t.setting_kind)
         )
-    return {(_area(la), _kind(kind)): tally for (la, kind), tally in _tallies(rows).items()}
+    return {(_area(la), _kind(kind)): f for (la, kind), f in _figures(rows, 2).items()}
 
 
 def _area(local_authority_id: int | None) -> int | None:
@@ -747,7 +804,7 @@ def _normal(value):
     return str(value)
 
 
-def _kept(session: Session, model) -> Counter:
+def _kept_rows(session: Session, model) -> Counter:
     columns = [getattr(model, name) for name in _KEYS[model]]
     kept: Counter = Counter()
     for *key, n in session.execute(sa.select(*columns, model.n)):
@@ -778,7 +835,7 @@ def check(session: Session) -> list[Drift]:
     drift = []
     for model, names in _KEYS.items():
         table = model.__tablename__
-        kept, fresh = _kept(session, model), recounted[table]
+        kept, fresh = _kept_rows(session, model), recounted[table]
         for key in sorted(set(kept) | set(fresh), key=repr):
             if kept.get(key, 0) != fresh.get(key, 0):
                 drift.append(

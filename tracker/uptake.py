@@ -12,7 +12,7 @@ allocations, cohort places) are counted as they stand now, whatever the dates.
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -46,11 +46,11 @@ def london_today() -> date:
 
 
 def _area_figures(session: Session, scope: Scope) -> dict[tuple, Figures]:
-    tallies = figures.by_area(session, scope)
+    counted = figures.by_area(session, scope)
     claiming = figures.settings_claiming(session, scope)
     return {
-        key: Figures.of(tallies.get(key, {}), claiming.get(key, 0))
-        for key in set(tallies) | set(claiming)
+        key: replace(counted.get(key, Figures()), settings_claiming=claiming.get(key, 0))
+        for key in set(counted) | set(claiming)
     }
 
 
@@ -97,7 +97,7 @@ def programme_uptake(
 ) -> list[ProgrammeUptake]:
     """Return every programme's uptake against its current target, in code order."""
     on = on or london_today()
-    tallies = figures.by_programme(session, scope)
+    counted = figures.by_programme(session, scope)
     claiming = figures.settings_claiming_by_programme(session, scope)
     query = sa.select(
         Programme,
@@ -111,10 +111,16 @@ def programme_uptake(
         ends_on = row.ends_on
         if isinstance(ends_on, str):  # SQLite gives back max() of dates as text
             ends_on = date.fromisoformat(ends_on)
-        counted = Figures.of(tallies.get(row.Programme.id, {}), claiming.get(row.Programme.id, 0))
+        programme_figures = replace(
+            counted.get(row.Programme.id, Figures()),
+            settings_claiming=claiming.get(row.Programme.id, 0),
+        )
         result.append(
             ProgrammeUptake(
-                programme=row.Programme, target=row.target, ends_on=ends_on, **counted.__dict__
+                programme=row.Programme,
+                target=row.target,
+                ends_on=ends_on,
+                **programme_figures.__dict__,
             )
         )
     return result
@@ -273,11 +279,10 @@ class ProviderRow:
 
 def by_provider(session: Session, scope: Scope = ALL) -> list[ProviderRow]:
     """Return each provider's allocation on each programme and the claims in its cohorts."""
-    tallies = figures.by_provider(session, scope)
+    counts = figures.by_provider(session, scope)
     # Funded places held now count against the allocation, whatever the dates in scope.
-    held = tallies if not scope.by_claim_date else figures.by_provider(session, Scope())
-    counts = {key: Figures.of(tally) for key, tally in tallies.items()}
-    used = {key: figures.count(tally, "funded") for key, tally in held.items()}
+    held = counts if not scope.by_claim_date else figures.by_provider(session, Scope())
+    used = {key: f.funded for key, f in held.items()}
     query = (
         sa.select(Allocation, Provider, Programme)
         .join(Provider, Allocation.provider_id == Provider.id)
@@ -340,7 +345,7 @@ class CohortRow:
 def cohort_places(session: Session, scope: Scope = ALL) -> list[CohortRow]:
     """Return every cohort's places, the funded places it holds now and its waiting claims."""
     # Places held and claims waiting now, whatever the dates in scope.
-    tallies = figures.by_cohort(session, Scope(programme_id=scope.programme_id))
+    counted = figures.by_cohort(session, Scope(programme_id=scope.programme_id))
     query = (
         sa.select(
             Cohort.id,
@@ -359,7 +364,7 @@ def cohort_places(session: Session, scope: Scope = ALL) -> list[CohortRow]:
         query = query.where(Cohort.programme_id == scope.programme_id)
     rows = []
     for cohort_id, provider, code, name, starts_on, status, places in session.execute(query):
-        tally = tallies.get(cohort_id, {})
+        cohort_figures = counted.get(cohort_id, Figures())
         rows.append(
             CohortRow(
                 provider,
@@ -368,8 +373,8 @@ def cohort_places(session: Session, scope: Scope = ALL) -> list[CohortRow]:
                 starts_on,
                 status.value,
                 places,
-                figures.count(tally, "funded"),
-                figures.count(tally, "waiting"),
+                cohort_figures.funded,
+                cohort_figures.waiting,
             )
         )
     return rows

@@ -108,10 +108,9 @@ def problems(*codes: int):
 
 
 def _present_cohorts(rows: list[Cohort]) -> list[dict]:
-    tallies = figures.by_cohort(db.session, cohort_ids=[c.id for c in rows])
     counts = {
-        cohort_id: (figures.count(tally, "funded"), figures.count(tally, "waiting"))
-        for cohort_id, tally in tallies.items()
+        cohort_id: (f.funded, f.waiting)
+        for cohort_id, f in figures.by_cohort(db.session, cohort_ids=[c.id for c in rows]).items()
     }
     return [
         {

@@ -320,10 +320,10 @@ def provider_digest(
 
 def uptake_figures(session: Session, programme: Programme, today: date) -> dict:
     """A programme's figures (each named as ``tracker.figures`` defines it) against its target."""
-    tally = figures.by_programme(session, figures.Scope(programme_id=programme.id)).get(
-        programme.id, {}
+    counted = figures.by_programme(session, figures.Scope(programme_id=programme.id)).get(
+        programme.id, figures.Figures()
     )
-    values: dict = {name: figures.count(tally, name) for name in figures.DEFINITIONS}
+    values: dict = {name: getattr(counted, name) for name in figures.DEFINITIONS}
     # Names the summary used before the definitions: "started" was those in training now,
     # "places_taken" the funded places. Kept so that a summary DfE has reworded still reads.
     values["started"] = values["in_training"]

@@ -190,10 +190,7 @@ def home():
 @bp.get("/programmes")
 def programmes():
     programmes = _programmes()
-    used = {
-        programme_id: figures.count(tally, "funded")
-        for programme_id, tally in figures.by_programme(db.session).items()
-    }
+    used = {programme_id: f.funded for programme_id, f in figures.by_programme(db.session).items()}
     targets = {p.id: current_target(db.session, p.id) for p in programmes}
     return render_template("dfe/programmes.html", programmes=programmes, used=used, targets=targets)
 
@@ -210,12 +207,9 @@ def programme(code: str):
         "dfe/programme.html",
         programme=programme,
         target=current_target(db.session, programme.id),
-        used=figures.count(
-            figures.by_programme(db.session, figures.Scope(programme_id=programme.id)).get(
-                programme.id, {}
-            ),
-            "funded",
-        ),
+        used=figures.by_programme(db.session, figures.Scope(programme_id=programme.id))
+        .get(programme.id, figures.Figures())
+        .funded,
         history=history,
     )
 
@@ -263,8 +257,8 @@ def allocations(code: str):
         .order_by(Provider.name, Provider.id)
     ).all()
     used = {
-        provider_id: figures.count(tally, "funded")
-        for (provider_id, _), tally in figures.by_provider(
+        provider_id: f.funded
+        for (provider_id, _), f in figures.by_provider(
             db.session, figures.Scope(programme_id=programme.id)
         ).items()
     }
@@ -354,21 +348,23 @@ def cohorts():
         per_page=COHORTS_PER_PAGE,
     )
     ids = [c.id for c in page.items]
-    tallies = figures.by_cohort(db.session, cohort_ids=ids)
-    funded = {i: figures.count(tally, "funded") for i, tally in tallies.items()}
-    waiting = {i: figures.count(tally, "waiting") for i, tally in tallies.items()}
+    counted = figures.by_cohort(db.session, cohort_ids=ids)
+    funded = {i: f.funded for i, f in counted.items()}
+    waiting = {i: f.waiting for i, f in counted.items()}
     return render_template("dfe/cohorts.html", form=form, page=page, funded=funded, waiting=waiting)
 
 
 @bp.get("/cohorts/<int(max=2147483647):cohort_id>")
 def cohort(cohort_id: int):
     cohort = db.get_or_404(Cohort, cohort_id)
-    tally = figures.by_cohort(db.session, cohort_ids=[cohort.id]).get(cohort.id, {})
+    counted = figures.by_cohort(db.session, cohort_ids=[cohort.id]).get(
+        cohort.id, figures.Figures()
+    )
     return render_template(
         "dfe/cohort.html",
         cohort=cohort,
-        counts=figures.by_status(tally),
-        funded=figures.count(tally, "funded"),
+        counts=counted.by_status(),
+        funded=counted.funded,
         statuses=list(ClaimStatus),
         status_figures={s: figures.DEFINITIONS[n] for s, n in figures.STATUS_FIGURES.items()},
     )

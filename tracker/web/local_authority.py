@@ -120,9 +120,9 @@ def settings():
         query = query.where(sa.false())
     page = paginate(query.order_by(Setting.name, Setting.id), per_page=SETTINGS_PER_PAGE)
     ids = [s.id for s in page.items]
-    tallies = figures.by_setting(db.session, ids)
-    live = {i: figures.count(tally, figures.LIVE.name) for i, tally in tallies.items()}
-    completed = {i: figures.count(tally, "completed") for i, tally in tallies.items()}
+    counted = figures.by_setting(db.session, ids)
+    live = {i: f.live for i, f in counted.items()}
+    completed = {i: f.completed for i, f in counted.items()}
     return render_template(
         "local_authority/settings.html", form=form, page=page, live=live, completed=completed
     )
@@ -156,8 +156,8 @@ def claims():
     # Claims count in the area of their setting, or with no setting where they are placed.
     area = figures.Scope(local_authority_id=current_user.local_authority_id)
     counts = {
-        programme_id: figures.by_status(tally)
-        for programme_id, tally in figures.by_programme(db.session, area).items()
+        programme_id: f.by_status()
+        for programme_id, f in figures.by_programme(db.session, area).items()
     }
     return render_template(
         "local_authority/claims.html",

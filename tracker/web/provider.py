@@ -104,8 +104,8 @@ def _page_number() -> int:
 def _counts(cohort_ids: list[int]) -> dict[int, tuple[int, int]]:
     """Funded places and waiting claims of each cohort."""
     return {
-        cohort_id: (figures.count(tally, "funded"), figures.count(tally, "waiting"))
-        for cohort_id, tally in figures.by_cohort(db.session, cohort_ids=cohort_ids).items()
+        cohort_id: (f.funded, f.waiting)
+        for cohort_id, f in figures.by_cohort(db.session, cohort_ids=cohort_ids).items()
     }
 
 
@@ -120,10 +120,8 @@ def _allocations() -> list[dict]:
         .order_by(Programme.name)
     ).all()
     used = {
-        programme_id: figures.count(tally, "funded")
-        for (_, programme_id), tally in figures.by_provider(
-            db.session, provider_id=provider_id
-        ).items()
+        programme_id: f.funded
+        for (_, programme_id), f in figures.by_provider(db.session, provider_id=provider_id).items()
     }
     return [
         {
