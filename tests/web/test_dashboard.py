@@ -434,3 +434,58 @@ def test_different_filters_are_kept_apart(dfe_client, session):
     assert not only_npq.select("[data-programme=ey-senco-l3]")
     shown = text(only_npq.select_one("[data-filters-applied]"))
     assert shown.startswith("Showing: SENCO National Professional Qualification")
+
+
+# -- the words on the page ---------------------------------------------------------------------
+
+
+def meanings(html) -> dict[str, str]:
+    listed = html.select_one("[data-definitions]")
+    return {
+        text(row.select_one("dt")): text(row.select_one("dd"))
+        for row in listed.select(".govuk-summary-list__row")
+    }
+
+
+@pytest.mark.parametrize("url", ["/dashboard", "/dashboard/la/201", "/public/uptake"])
+def test_every_count_a_table_heads_is_defined_on_the_page_in_its_definitions_words(
+    dfe_client, session, url
+):
+    build(session, per_cohort=2)
+    html = page(dfe_client.get(url))
+
+    defined = meanings(html)
+    labels = {d.label: d for d in DEFINITIONS.values()}
+    headed = {
+        text(th)
+        for table in html.select("table[data-table]")
+        for th in table.select("thead th")
+        if text(th) in labels
+    }
+    assert headed, "no table headed by a definition"
+    for label in headed:
+        meaning = labels[label].meaning
+        assert defined[label] == f"{meaning[0].upper()}{meaning[1:]}."
+
+
+def test_the_dashboard_says_which_started_it_shows(dfe_client, session):
+    build(session, per_cohort=4)
+    html = page(dfe_client.get("/dashboard"))
+
+    headers = {text(th) for th in html.select("table[data-table] thead th")}
+    assert "Started" not in headers
+    assert {"Ever started", "In training"} <= headers
+    assert meanings(html)["Ever started"].startswith("Claims whose training started, whatever")
+    summary = html.select_one("[data-programme=npq-senco]")
+    row = next(
+        r
+        for r in summary.select(".govuk-summary-list__row")
+        if text(r.select_one("dt")) == "Ever started"
+    )
+    npq = factories.programme(session, "npq-senco")
+    ever_started = session.scalar(
+        sa.select(sa.func.count()).where(
+            Claim.programme_id == npq.id, Claim.started_dt.is_not(None)
+        )
+    )
+    assert as_int(text(row.select_one("dd"))) == ever_started > 0
