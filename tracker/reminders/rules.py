@@ -54,7 +54,9 @@ from tracker.reminders.time import format_date, london_date, london_morning
 # down on the day; older ones are not sent at all (a new service does not mail history).
 CATCH_UP_DAYS = 7
 
-IN_TRAINING = (ClaimStatus.FUNDED, ClaimStatus.STARTED)
+# Claims whose milestones fall due: funded, whether or not training has started yet (not
+# figures' "in training", which is those started only).
+MILESTONES_DUE = (ClaimStatus.FUNDED, ClaimStatus.STARTED)
 
 
 def _enabled(session: Session, code: str) -> list[tuple[Programme, RuleSettings]]:
@@ -67,7 +69,7 @@ def _claims_in_training(programme: Programme):
         .join(Cohort, Claim.cohort_id == Cohort.id)
         .where(
             Claim.programme_id == programme.id,
-            Claim.status.in_(IN_TRAINING),
+            Claim.status.in_(MILESTONES_DUE),
             Cohort.status != CohortStatus.CANCELLED,
         )
         .options(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from tracker import cohorts as cohort_rules
 from tracker import figures, imports, places, progress
+from tracker.claim_progress import STATUS_LABELS
 from tracker.errors import DomainError
 from tracker.extensions import db
 from tracker.models import (
@@ -63,14 +64,6 @@ DEFERRAL_REASONS = {
     "health": "Health",
     "workload": "Workload or time",
     "other": "Another reason",
-}
-STATUS_LABELS = {
-    ClaimStatus.WAITING: "Waiting",
-    ClaimStatus.FUNDED: "Funded",
-    ClaimStatus.STARTED: "In training",
-    ClaimStatus.COMPLETED: "Completed",
-    ClaimStatus.WITHDRAWN: "Withdrawn",
-    ClaimStatus.DEFERRED: "Deferred",
 }
 
 
