@@ -146,16 +146,15 @@ DEFINITIONS: dict[str, Definition] = {
             "claims withdrawn or deferred after training started: their funding is spent",
             lambda s: s.status in ENDED and s.holds_place,
         ),
+        Definition(
+            "live",
+            "Live claims",
+            "claims waiting, funded and not yet started, or in training: a person holds at"
+            " most one on a programme",
+            lambda s: s.status in (ClaimStatus.WAITING, ClaimStatus.FUNDED, ClaimStatus.STARTED),
+        ),
     )
 }
-LIVE = Definition(
-    "live",
-    "Live claims",
-    "claims waiting, funded and not yet started, or in training: a person holds at most one"
-    " on a programme",
-    lambda s: s.status in (ClaimStatus.WAITING, ClaimStatus.FUNDED, ClaimStatus.STARTED),
-)
-DEFINITIONS[LIVE.name] = LIVE
 SETTINGS_CLAIMING = Definition(
     "settings_claiming",
     "Settings with a claim",
