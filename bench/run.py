@@ -69,6 +69,7 @@ WORKERS = 4
 
 TARGETS = {
     "dashboard_rate": 0.25,  # dashboard rps / healthz rps at 100k, at least
+    "dashboard_p99_ms": 100.0,  # dashboard p99 at 100k, under a sign-in every half second
     "csv_ratio": 10.0,  # import time / plain insert time, at most
     "sweep_growth": 12.0,  # sweep at 100k / sweep at 10k, at most
     "claims_rate": 0.10,  # claims per second / healthz rps, at least (PostgreSQL)
@@ -135,6 +136,7 @@ def load(port, path, *, seconds, concurrency, headers=None, method="GET", bodies
         "rps": len(results) / wall,
         "median_ms": 1000 * statistics.median(latencies),
         "p95_ms": 1000 * latencies[max(0, round(0.95 * len(latencies)) - 1)],
+        "p99_ms": 1000 * latencies[max(0, round(0.99 * len(latencies)) - 1)],
         "wall": wall,
     }
 
@@ -319,9 +321,8 @@ def prepare(app, profile: dict) -> dict:
 
 
 def count_queries(app) -> dict:
-    """SQL statements for one /dashboard (working its figures out, then kept) and one /healthz."""
+    """SQL statements for one /dashboard and one /healthz."""
     from tracker.extensions import db
-    from tracker.web import page_cache
 
     client = app.test_client()
     page = client.get("/sign-in").get_data(as_text=True)
@@ -332,14 +333,8 @@ def count_queries(app) -> dict:
     if answer.status_code != 302:
         raise RuntimeError(f"sign-in answered {answer.status_code}")
     counts = {}
-    for name, path, forget in (
-        ("dashboard_worked_out", "/dashboard", True),
-        ("dashboard", "/dashboard", False),
-        ("healthz", "/healthz", False),
-    ):
+    for name, path in (("dashboard", "/dashboard"), ("healthz", "/healthz")):
         assert client.get(path).status_code == 200, path  # warm
-        if forget:
-            page_cache.parts().clear()
         statements: list[str] = []
 
         def count(conn, cursor, statement, *args, into=statements):
@@ -358,11 +353,12 @@ def count_queries(app) -> dict:
 
 
 def dashboard_and_memory(port: int, master: int, profile: dict) -> dict:
-    """/healthz, then /dashboard: the first view (figures worked out), then the steady load.
+    """/healthz, then /dashboard: the first view, then the load while someone signs in.
 
-    The first view is one request to a fresh server, so one worker works the figures out
-    as it would after a change. Then every worker is warmed for a few seconds (each keeps
-    its own copy) and the load measured: the rate a cache that may serve gives.
+    The first view is one request to a fresh server. Then the load is measured while a
+    sign-in (which writes an audit row and a session) is made every half second, as in
+    service: the figures are read from the counts the database keeps, so writes that move
+    no place must not slow the page.
     """
     seconds, concurrency = profile["seconds"], profile["concurrency"]
     trivial = load(port, "/healthz", seconds=seconds, concurrency=concurrency)
@@ -371,7 +367,20 @@ def dashboard_and_memory(port: int, master: int, profile: dict) -> dict:
     headers = sign_in_over_http(port, "dfe@demo.example")
     status, first_s, _body = _one(port, "GET", "/dashboard", headers, None)
     load(port, "/dashboard", seconds=seconds / 5, concurrency=concurrency, headers=headers)
-    dash = load(port, "/dashboard", seconds=seconds, concurrency=concurrency, headers=headers)
+    stop, sign_ins = threading.Event(), []
+
+    def sign_in_now_and_then():
+        while not stop.wait(0.5):
+            sign_in_over_http(port, "dfe@demo.example")
+            sign_ins.append(1)
+
+    writer = threading.Thread(target=sign_in_now_and_then, daemon=True)
+    writer.start()
+    try:
+        dash = load(port, "/dashboard", seconds=seconds, concurrency=concurrency, headers=headers)
+    finally:
+        stop.set()
+        writer.join()
     rss_dashboard = max(_status_kb(pid, "VmHWM") for pid in workers)
     bad = [s for s in [status, *dash["statuses"], *trivial["statuses"]] if s != 200]
     if bad:
@@ -379,6 +388,7 @@ def dashboard_and_memory(port: int, master: int, profile: dict) -> dict:
     return {
         "healthz": _summary(trivial),
         "dashboard": _summary(dash),
+        "sign_ins_during_load": len(sign_ins),
         "first_view_ms": 1000 * first_s,
         "first_view_ratio": 1000 * first_s / trivial["median_ms"],
         "rate_ratio": dash["rps"] / trivial["rps"],
@@ -391,7 +401,7 @@ def dashboard_and_memory(port: int, master: int, profile: dict) -> dict:
 
 
 def _summary(result: dict) -> dict:
-    return {k: result[k] for k in ("requests", "rps", "median_ms", "p95_ms", "wall")}
+    return {k: result[k] for k in ("requests", "rps", "median_ms", "p95_ms", "p99_ms", "wall")}
 
 
 def claims_burst(port: int, url: str, prepared: dict, profile: dict) -> dict:
@@ -619,9 +629,12 @@ def targets(results: list[dict]) -> list[tuple[str, str, str]]:
         if r["size"] == "100k":
             rows.append(
                 (
-                    f"dashboard ≥ 1/4 of /healthz rate at 100k ({label})",
-                    f"{d['rate_ratio']:.3f}",
-                    _ok(d["rate_ratio"] >= TARGETS["dashboard_rate"]),
+                    f"dashboard ≥ 1/4 of /healthz rate, p99 < 100 ms, at 100k ({label})",
+                    f"{d['rate_ratio']:.3f}, p99 {d['dashboard']['p99_ms']:.0f} ms",
+                    _ok(
+                        d["rate_ratio"] >= TARGETS["dashboard_rate"]
+                        and d["dashboard"]["p99_ms"] < TARGETS["dashboard_p99_ms"]
+                    ),
                 )
             )
         rows.append(
@@ -693,15 +706,14 @@ def render(results: list[dict], info: dict, command: str, started: str, not_run:
         "## 1. Dashboard (gunicorn, "
         f"{WORKERS} sync workers; reference: /healthz of the same server)",
         "",
-        "The page's main content is kept by each worker until the data changes, for at most a",
-        "minute (`tracker/web/page_cache.py`). *First view*: one request to a fresh server,",
-        "working the figures out, as after a change. Then every worker is warmed and the",
-        "load measured. Queries per page: when the figures are worked out / when kept.",
+        "The figures are read from the claim counts the database keeps (`tracker/figures.py`);",
+        "nothing is kept between requests. *First view*: one request to a fresh server. The",
+        "load is measured while a DfE user signs in every half second (each sign-in writes).",
         "",
         "| database | size | /dashboard req/s | /healthz req/s | rate ratio | median ms"
-        " (ratio) | p95 ms (ratio) | first view ms (ratio to /healthz median) |"
+        " (ratio) | p95 ms (ratio) | p99 ms | first view ms (ratio to /healthz median) |"
         " queries per page (/healthz) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         d, q = r["dashboard"], r["queries"]
@@ -709,8 +721,9 @@ def render(results: list[dict], info: dict, command: str, started: str, not_run:
             f"| {r['db']} | {r['size']} | {d['dashboard']['rps']:.1f} | {d['healthz']['rps']:.0f}"
             f" | {d['rate_ratio']:.3f} | {d['dashboard']['median_ms']:.0f}"
             f" ({d['median_ratio']:.0f}×) | {d['dashboard']['p95_ms']:.0f}"
-            f" ({d['p95_ratio']:.0f}×) | {d['first_view_ms']:.0f} ({d['first_view_ratio']:.0f}×)"
-            f" | {q['dashboard_worked_out']} / {q['dashboard']} ({q['healthz']}) |"
+            f" ({d['p95_ratio']:.0f}×) | {d['dashboard']['p99_ms']:.0f}"
+            f" | {d['first_view_ms']:.0f} ({d['first_view_ratio']:.0f}×)"
+            f" | {q['dashboard']} ({q['healthz']}) |"
         )
     lines += [
         "",
@@ -803,10 +816,9 @@ def render(results: list[dict], info: dict, command: str, started: str, not_run:
         "",
         "## What bounds each figure",
         "",
-        "* Dashboard: each worker keeps the page's main content until the data changes (the",
-        "  newest audit row's id moves) and for at most a minute; a kept page costs about",
-        "  what any page of the service costs. The first view after a change works every",
-        "  figure out again: a handful of scans of the claims, growing with them.",
+        "* Dashboard: every view reads the claim counts the database keeps, by trigger, in",
+        "  the transaction of each claim change: a few hundred rows whatever the number of",
+        "  claims. A view filtered by the date claims were made counts those claims instead.",
         "* Claims: decisions about one programme are made one at a time, under its row lock",
         "  (`tracker/places.py`). The people are found and added before the lock; the caps",
         "  are read, the claim written and the answer built under it, until commit. That",

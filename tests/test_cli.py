@@ -1,8 +1,9 @@
-"""`flask tracker create-user`."""
+"""`flask tracker create-user` and `flask tracker figures check|rebuild`."""
 
 import sqlalchemy as sa
 
 from tests import factories
+from tracker import places
 from tracker.accounts import check_password
 from tracker.models import Role, User
 
@@ -77,3 +78,41 @@ def test_create_user_refuses_an_unknown_organisation_and_a_duplicate(runner, ses
     again = runner.invoke(args=ok)
     assert again.exit_code == 2
     assert "already exists" in again.output
+
+
+# -- figures check and rebuild -----------------------------------------------------------
+
+
+def _claims(session, n=3):
+    cohort = factories.create_cohort(session, places=2)
+    for i in range(n):
+        places.claim_place(
+            session,
+            cohort,
+            full_name=f"P {i}",
+            email=f"p{i}@example.com",
+            setting=factories.create_setting(session),
+        )
+    session.commit()
+
+
+def test_figures_check_finds_no_drift_and_exits_0(runner, session):
+    _claims(session)
+
+    result = runner.invoke(args=["tracker", "figures", "check"])
+
+    assert result.exit_code == 0, result.output
+    assert "No drift" in result.output
+
+
+def test_figures_check_reports_drift_and_exits_1_until_rebuilt(runner, session):
+    _claims(session)
+    session.execute(sa.text("UPDATE area_claim_counts SET n = n + 5"))
+    session.commit()
+
+    result = runner.invoke(args=["tracker", "figures", "check"])
+
+    assert result.exit_code == 1
+    assert "area_claim_counts" in result.output and "counted from claims" in result.output
+    assert runner.invoke(args=["tracker", "figures", "rebuild"]).exit_code == 0
+    assert runner.invoke(args=["tracker", "figures", "check"]).exit_code == 0

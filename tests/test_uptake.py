@@ -33,7 +33,7 @@ def test_uptake_counts_each_figure_per_programme(session):
 
     npq_figures = figures["npq-senco"]
     assert npq_figures.target == 500
-    assert (npq_figures.claimed, npq_figures.funded, npq_figures.started) == (5, 3, 2)
+    assert (npq_figures.claimed, npq_figures.funded, npq_figures.ever_started) == (5, 3, 2)
     assert (npq_figures.completed, npq_figures.withdrawn, npq_figures.waiting) == (1, 2, 1)
     assert figures["ep-doctorate"].claimed == 0
 

@@ -35,13 +35,14 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     from tracker import audit, database  # noqa: F401  (registers the engine and audit hooks)
-    from tracker.extensions import csrf, db, limiter, login_manager, migrate
+    from tracker.extensions import cache, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    cache.init_app(app)
 
     from tracker.models import User
 

@@ -1,10 +1,8 @@
-"""How claims stand: milestones declared and counts by status (waiting positions: places).
+"""How claims stand: milestones declared (counts of claims: figures; waiting positions: places).
 
 Each function answers for many claims with one query, so a list of claims costs the same
 number of queries however long it is.
 """
-
-from collections import defaultdict
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
@@ -40,16 +38,3 @@ def milestones_declared(session: Session, claim_ids: list[int]) -> dict[int, int
         .group_by(Declaration.claim_id)
     )
     return dict(rows.all())
-
-
-def status_counts(session: Session, *conditions) -> dict[int, dict[ClaimStatus, int]]:
-    """Claims counted by programme and status, among those meeting the conditions."""
-    rows = session.execute(
-        sa.select(Claim.programme_id, Claim.status, sa.func.count())
-        .where(*conditions)
-        .group_by(Claim.programme_id, Claim.status)
-    )
-    counts: dict[int, dict[ClaimStatus, int]] = defaultdict(dict)
-    for programme_id, status, count in rows:
-        counts[programme_id][ClaimStatus(status)] = count
-    return dict(counts)

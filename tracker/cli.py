@@ -5,6 +5,7 @@ import secrets
 import click
 from flask.cli import AppGroup
 
+from tracker import figures
 from tracker.audit import acting_as
 from tracker.errors import DomainError
 from tracker.extensions import db
@@ -217,3 +218,36 @@ def revoke_token_command(token):
             raise click.UsageError(exc.message) from None
         db.session.commit()
     click.echo(f"Revoked API token {revoked.prefix} of {revoked.user.email}")
+
+
+@tracker_cli.group("figures")
+def figures_cli():
+    """The claim counts the dashboards read, kept by the database as claims change."""
+
+
+@figures_cli.command("check")
+@click.option("--limit", default=50, show_default=True, help="Show at most this many differences.")
+def figures_check_command(limit):
+    """Count every figure again from the claims; exit 1 if a kept count differs."""
+    if db.engine.dialect.name == "postgresql":
+        # One snapshot for the kept counts and the claims, whatever commits meanwhile.
+        db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    drift = figures.check(db.session)
+    db.session.rollback()
+    if not drift:
+        click.echo("No drift: every kept count equals the count from the claims.")
+        return
+    for difference in drift[:limit]:
+        click.echo(str(difference))
+    if len(drift) > limit:
+        click.echo(f"... and {len(drift) - limit:,} more.")
+    click.echo(f"Drift: {len(drift):,} kept counts differ from the claims.", err=True)
+    click.get_current_context().exit(1)
+
+
+@figures_cli.command("rebuild")
+def figures_rebuild_command():
+    """Write every kept count again from the claims."""
+    figures.rebuild(db.session)
+    db.session.commit()
+    click.echo("Claim counts rebuilt from the claims.")

@@ -45,9 +45,14 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     # Requests one API token may make (a Flask-Limiter rate string).
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "300 per minute")
-    # The longest a web worker keeps a dashboard's figures while nothing has changed
-    # (tracker/web/page_cache.py); 0 works them out on every view.
-    PAGE_CACHE_SECONDS = float(os.environ.get("PAGE_CACHE_SECONDS", "60"))
+    # Where the dashboards' rendered figures are kept (Flask-Caching, tracker/web/figure_cache.py),
+    # under a version that only ledger operations move: Redis (CACHE_REDIS_URL) shared by
+    # every worker in production, else each process keeps its own. CACHE_DEFAULT_TIMEOUT is
+    # the longest a figure is kept, for a change that took no ledger lock.
+    CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL")
+    CACHE_TYPE = "RedisCache" if CACHE_REDIS_URL else "SimpleCache"
+    CACHE_KEY_PREFIX = "tracker-figures:"
+    CACHE_DEFAULT_TIMEOUT = int(os.environ.get("CACHE_DEFAULT_TIMEOUT", "60"))
 
     # The service's public address, for links in emails (sent with no request to go by).
     SERVICE_URL = os.environ.get("SERVICE_URL", "http://127.0.0.1:5000")
@@ -79,6 +84,10 @@ class TestConfig(DevelopmentConfig):
     TESTING = True
     SECRET_KEY = "test-secret-key"  # noqa: S105
     WTF_CSRF_ENABLED = True
+    # Tests share one app while each empties the database: nothing is kept between them
+    # (tests/web/test_figure_cache.py puts a cache in place to test keeping).
+    CACHE_TYPE = "NullCache"
+    CACHE_NO_NULL_WARNING = True
 
 
 class ProductionConfig(Config):

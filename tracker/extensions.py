@@ -1,5 +1,6 @@
 """Flask extensions, created unbound and attached in create_app (the init_app pattern)."""
 
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -19,3 +20,6 @@ csrf = CSRFProtect()
 # Storage comes from RATELIMIT_STORAGE_URI (memory:// unless set); limits are declared
 # where they apply (the API's per token, sign-in's per address).
 limiter = Limiter(key_func=get_remote_address)
+# The dashboards' rendered figures, kept under the version of the figures
+# (tracker.web.figure_cache); the store comes from CACHE_TYPE and CACHE_REDIS_URL.
+cache = Cache()

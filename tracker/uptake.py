@@ -1,8 +1,9 @@
-"""Uptake against target: what DfE watches, counted by the database, not in Python.
+"""Uptake against target: what DfE watches, assembled from the figures in ``tracker.figures``.
 
-Every figure comes from a GROUP BY; what Python loops over afterwards is one row per
-programme, region, local authority, provider, cohort, reason or day, never per claim, so the
-number of queries a page makes does not grow with the number of claims.
+Every count comes from ``tracker.figures``, which reads the claim counts the database keeps
+(or, for claims made between two dates, counts those claims); what Python loops over here
+is one row per programme, region, local authority, provider, cohort, reason or week, never
+per claim, so the number of queries a page makes does not grow with the number of claims.
 
 A ``Scope`` narrows the claims counted: to one programme, to claims made between two dates
 (Europe/London calendar dates), and to a local authority or region. Caps (targets,
@@ -11,18 +12,16 @@ allocations, cohort places) are counted as they stand now, whatever the dates.
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field, fields
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 
+from tracker import figures
+from tracker.figures import ALL, LONDON, Figures, Scope, week_of
 from tracker.models import (
     Allocation,
-    Claim,
-    ClaimStatus,
     Cohort,
     LocalAuthority,
     Programme,
@@ -30,11 +29,13 @@ from tracker.models import (
     Provider,
     Region,
     Setting,
+    SettingClaimCount,
     SettingKind,
 )
 from tracker.places import target_in_force
 
-LONDON = ZoneInfo("Europe/London")
+__all__ = ["LONDON", "Figures", "Scope", "week_of"]
+
 # The current rate is the mean of places funded per week over this many recent weeks.
 RATE_WEEKS = 8
 NOT_KNOWN = "Not known"
@@ -44,138 +45,18 @@ def london_today() -> date:
     return datetime.now(UTC).astimezone(LONDON).date()
 
 
-@dataclass(frozen=True)
-class Scope:
-    """Which claims to count: by programme, by when they were made, and by area."""
-
-    programme_id: int | None = None
-    claimed_from: date | None = None
-    claimed_to: date | None = None
-    local_authority_id: int | None = None
-    region_id: int | None = None
-
-    def conditions(self) -> list[sa.ColumnElement[bool]]:
-        conditions = []
-        if self.programme_id is not None:
-            conditions.append(Claim.programme_id == self.programme_id)
-        if self.claimed_from is not None:
-            conditions.append(Claim.claimed_dt >= _london_midnight(self.claimed_from))
-        if self.claimed_to is not None:
-            conditions.append(
-                Claim.claimed_dt < _london_midnight(self.claimed_to + timedelta(days=1))
-            )
-        if self.local_authority_id is not None:
-            conditions.append(Claim.local_authority_id == self.local_authority_id)
-        if self.region_id is not None:
-            conditions.append(
-                Claim.local_authority_id.in_(
-                    sa.select(LocalAuthority.id).where(LocalAuthority.region_id == self.region_id)
-                )
-            )
-        return conditions
-
-    def setting_conditions(self) -> list[sa.ColumnElement[bool]]:
-        conditions = []
-        if self.local_authority_id is not None:
-            conditions.append(Setting.local_authority_id == self.local_authority_id)
-        if self.region_id is not None:
-            conditions.append(
-                Setting.local_authority_id.in_(
-                    sa.select(LocalAuthority.id).where(LocalAuthority.region_id == self.region_id)
-                )
-            )
-        return conditions
+def _area_figures(session: Session, scope: Scope) -> dict[tuple, Figures]:
+    counted = figures.by_area(session, scope)
+    claiming = figures.settings_claiming(session, scope)
+    return {
+        key: replace(counted.get(key, Figures()), settings_claiming=claiming.get(key, 0))
+        for key in set(counted) | set(claiming)
+    }
 
 
-def _london_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), LONDON).astimezone(UTC)
-
-
-# -- the figures -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class Figures:
-    """Counts of claims.
-
-    claimed: every claim made; waiting: waiting for a funded place now (the unmet demand);
-    funded: claims using a funded place now (not yet started, in training, completed, or
-    ended after starting: the funding is spent); started: claims whose training started;
-    in_training, completed, withdrawn, deferred: claims in that status now;
-    ended_before_start: withdrawn or deferred before training, giving the place back;
-    withdrawn_in_training: withdrawn after training started.
-    """
-
-    claimed: int = 0
-    waiting: int = 0
-    funded: int = 0
-    funded_not_started: int = 0
-    started: int = 0
-    in_training: int = 0
-    completed: int = 0
-    withdrawn: int = 0
-    deferred: int = 0
-    ended_before_start: int = 0
-    ended_in_training: int = 0
-    withdrawn_in_training: int = 0
-    settings_claiming: int = 0
-
-    @property
-    def completion_rate(self) -> float | None:
-        """Share of claims that started training and have completed it."""
-        return self.completed / self.started if self.started else None
-
-    @property
-    def withdrawal_rate(self) -> float | None:
-        """Share of claims that started training and were then withdrawn."""
-        return self.withdrawn_in_training / self.started if self.started else None
-
-
-FIGURE_NAMES = tuple(f.name for f in fields(Figures))
-
-
-def _add(a: Figures, b: Figures) -> Figures:
-    """The figures of two sets of claims with no setting in common (settings_claiming adds up)."""
-    return Figures(**{name: getattr(a, name) + getattr(b, name) for name in FIGURE_NAMES})
-
-
-_ENDED = (ClaimStatus.WITHDRAWN, ClaimStatus.DEFERRED)
-
-
-def _count_where(condition) -> sa.ColumnElement[int]:
-    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
-
-
-def _figure_columns() -> list[sa.ColumnElement[int]]:
-    held = Claim.holds_place.is_(True)
-    started = Claim.started_dt.is_not(None)
-    return [
-        sa.func.count(Claim.id).label("claimed"),
-        _count_where(Claim.status == ClaimStatus.WAITING).label("waiting"),
-        _count_where(held).label("funded"),
-        _count_where(Claim.status == ClaimStatus.FUNDED).label("funded_not_started"),
-        _count_where(started).label("started"),
-        _count_where(Claim.status == ClaimStatus.STARTED).label("in_training"),
-        _count_where(Claim.status == ClaimStatus.COMPLETED).label("completed"),
-        _count_where(Claim.status == ClaimStatus.WITHDRAWN).label("withdrawn"),
-        _count_where(Claim.status == ClaimStatus.DEFERRED).label("deferred"),
-        _count_where(sa.and_(Claim.status.in_(_ENDED), sa.not_(held))).label("ended_before_start"),
-        _count_where(sa.and_(Claim.status.in_(_ENDED), held)).label("ended_in_training"),
-        _count_where(sa.and_(Claim.status == ClaimStatus.WITHDRAWN, started)).label(
-            "withdrawn_in_training"
-        ),
-        sa.func.count(sa.distinct(Claim.setting_id)).label("settings_claiming"),
-    ]
-
-
-def _figures(row) -> Figures:
-    return Figures(**{name: int(getattr(row, name) or 0) for name in FIGURE_NAMES})
-
-
-def totals(session: Session, scope: Scope = Scope()) -> Figures:
-    """Return the figures for every claim in scope, in one query."""
-    row = session.execute(sa.select(*_figure_columns()).where(*scope.conditions())).one()
-    return _figures(row)
+def totals(session: Session, scope: Scope = ALL) -> Figures:
+    """Return the figures for every claim in scope."""
+    return sum(_area_figures(session, scope).values(), Figures())
 
 
 # -- per programme -----------------------------------------------------------------------
@@ -191,8 +72,8 @@ class ProgrammeUptake(Figures):
 
     @property
     def places_left(self) -> int | None:
-        """Funded places the target still allows; negative if the target was cut below use."""
-        return self.target - self.funded if self.target is not None else None
+        """Funded places the target still allows (``figures.places_left``)."""
+        return figures.places_left(self.target, self.funded) if self.target is not None else None
 
     @property
     def share_of_target(self) -> float | None:
@@ -212,26 +93,17 @@ def _last_cohort_end() -> sa.ScalarSelect:
 
 
 def programme_uptake(
-    session: Session, scope: Scope = Scope(), *, on: date | None = None
+    session: Session, scope: Scope = ALL, *, on: date | None = None
 ) -> list[ProgrammeUptake]:
-    """Return every programme's uptake against its current target, in code order, in one query."""
+    """Return every programme's uptake against its current target, in code order."""
     on = on or london_today()
-    counts = (
-        sa.select(Claim.programme_id, *_figure_columns())
-        .where(*scope.conditions())
-        .group_by(Claim.programme_id)
-        .subquery()
-    )
-    query = (
-        sa.select(
-            Programme,
-            _target_now(on).label("target"),
-            sa.func.coalesce(Programme.ends_on, _last_cohort_end()).label("ends_on"),
-            *(sa.func.coalesce(counts.c[name], 0).label(name) for name in FIGURE_NAMES),
-        )
-        .outerjoin(counts, counts.c.programme_id == Programme.id)
-        .order_by(Programme.code)
-    )
+    counted = figures.by_programme(session, scope)
+    claiming = figures.settings_claiming_by_programme(session, scope)
+    query = sa.select(
+        Programme,
+        _target_now(on).label("target"),
+        sa.func.coalesce(Programme.ends_on, _last_cohort_end()).label("ends_on"),
+    ).order_by(Programme.code)
     if scope.programme_id is not None:
         query = query.where(Programme.id == scope.programme_id)
     result = []
@@ -239,12 +111,16 @@ def programme_uptake(
         ends_on = row.ends_on
         if isinstance(ends_on, str):  # SQLite gives back max() of dates as text
             ends_on = date.fromisoformat(ends_on)
+        programme_figures = replace(
+            counted.get(row.Programme.id, Figures()),
+            settings_claiming=claiming.get(row.Programme.id, 0),
+        )
         result.append(
             ProgrammeUptake(
                 programme=row.Programme,
                 target=row.target,
                 ends_on=ends_on,
-                **_figures(row).__dict__,
+                **programme_figures.__dict__,
             )
         )
     return result
@@ -269,35 +145,26 @@ class AreaRow:
         return self.figures.settings_claiming / self.settings if self.settings else None
 
 
-def area_figures(session: Session, scope: Scope = Scope()) -> dict[tuple, Figures]:
-    """Figures by the local authority a claim counts in and its setting's kind, in one scan.
+def area_figures(session: Session, scope: Scope = ALL) -> dict[tuple, Figures]:
+    """Figures by the local authority a claim counts in and its setting's kind.
 
     Regions, local authorities and kinds of setting are unions of these groups, and a
     setting is in one area and of one kind, so every figure, settings claiming included,
-    adds up from them (``_add``).
+    adds up from them.
     """
-    return {
-        (row.local_authority_id, row.kind): _figures(row)
-        for row in session.execute(
-            sa.select(Claim.local_authority_id, Setting.kind, *_figure_columns())
-            .select_from(Claim)
-            .outerjoin(Setting, Claim.setting_id == Setting.id)
-            .where(*scope.conditions())
-            .group_by(Claim.local_authority_id, Setting.kind)
-        )
-    }
+    return _area_figures(session, scope)
 
 
 def _sum_by(counts: dict[tuple, Figures], key) -> dict:
     summed: dict = {}
-    for group, figures in counts.items():
+    for group, counted in counts.items():
         k = key(group)
-        summed[k] = _add(summed[k], figures) if k in summed else figures
+        summed[k] = summed[k] + counted if k in summed else counted
     return summed
 
 
 def by_region(
-    session: Session, scope: Scope = Scope(), counts: dict[tuple, Figures] | None = None
+    session: Session, scope: Scope = ALL, counts: dict[tuple, Figures] | None = None
 ) -> list[AreaRow]:
     """Return figures for each of England's regions, and for claims with no known area.
 
@@ -329,7 +196,7 @@ def by_region(
 
 
 def by_local_authority(
-    session: Session, scope: Scope = Scope(), counts: dict[tuple, Figures] | None = None
+    session: Session, scope: Scope = ALL, counts: dict[tuple, Figures] | None = None
 ) -> list[AreaRow]:
     """Return figures for each local authority (in scope), and for claims with no known area.
 
@@ -364,7 +231,7 @@ def by_local_authority(
 
 
 def by_setting_kind(
-    session: Session, scope: Scope = Scope(), counts: dict[tuple, Figures] | None = None
+    session: Session, scope: Scope = ALL, counts: dict[tuple, Figures] | None = None
 ) -> list[AreaRow]:
     """Return figures for each kind of setting; claims with no setting (EP trainees) last.
 
@@ -410,27 +277,12 @@ class ProviderRow:
         return self.used / self.allocation if self.allocation else None
 
 
-def by_provider(session: Session, scope: Scope = Scope()) -> list[ProviderRow]:
+def by_provider(session: Session, scope: Scope = ALL) -> list[ProviderRow]:
     """Return each provider's allocation on each programme and the claims in its cohorts."""
-    counts = {
-        (row.provider_id, row.programme_id): _figures(row)
-        for row in session.execute(
-            sa.select(Cohort.provider_id, Claim.programme_id, *_figure_columns())
-            .select_from(Claim)
-            .join(Cohort, Claim.cohort_id == Cohort.id)
-            .where(*scope.conditions())
-            .group_by(Cohort.provider_id, Claim.programme_id)
-        )
-    }
-    used = {
-        (provider_id, programme_id): count
-        for provider_id, programme_id, count in session.execute(
-            sa.select(Cohort.provider_id, Claim.programme_id, sa.func.count())
-            .join(Cohort, Claim.cohort_id == Cohort.id)
-            .where(Claim.holds_place.is_(True))
-            .group_by(Cohort.provider_id, Claim.programme_id)
-        )
-    }
+    counts = figures.by_provider(session, scope)
+    # Funded places held now count against the allocation, whatever the dates in scope.
+    held = counts if not scope.by_claim_date else figures.by_provider(session, Scope())
+    used = {key: f.funded for key, f in held.items()}
     query = (
         sa.select(Allocation, Provider, Programme)
         .join(Provider, Allocation.provider_id == Provider.id)
@@ -490,39 +342,42 @@ class CohortRow:
         return self.places - self.used
 
 
-def cohort_places(session: Session, scope: Scope = Scope()) -> list[CohortRow]:
+def cohort_places(session: Session, scope: Scope = ALL) -> list[CohortRow]:
     """Return every cohort's places, the funded places it holds now and its waiting claims."""
-    counts = (
-        sa.select(
-            Claim.cohort_id,
-            _count_where(Claim.holds_place.is_(True)).label("used"),
-            _count_where(Claim.status == ClaimStatus.WAITING).label("waiting"),
-        )
-        .group_by(Claim.cohort_id)
-        .subquery()
-    )
+    # Places held and claims waiting now, whatever the dates in scope.
+    counted = figures.by_cohort(session, Scope(programme_id=scope.programme_id))
     query = (
         sa.select(
+            Cohort.id,
             Provider.name,
             Programme.code,
             Cohort.name,
             Cohort.starts_on,
             Cohort.status,
             Cohort.places,
-            sa.func.coalesce(counts.c.used, 0),
-            sa.func.coalesce(counts.c.waiting, 0),
         )
         .join(Provider, Cohort.provider_id == Provider.id)
         .join(Programme, Cohort.programme_id == Programme.id)
-        .outerjoin(counts, counts.c.cohort_id == Cohort.id)
         .order_by(Programme.code, Provider.name, Cohort.starts_on, Cohort.name)
     )
     if scope.programme_id is not None:
         query = query.where(Cohort.programme_id == scope.programme_id)
-    return [
-        CohortRow(provider, code, name, starts_on, status.value, places, int(used), int(waiting))
-        for provider, code, name, starts_on, status, places, used, waiting in session.execute(query)
-    ]
+    rows = []
+    for cohort_id, provider, code, name, starts_on, status, places in session.execute(query):
+        cohort_figures = counted.get(cohort_id, Figures())
+        rows.append(
+            CohortRow(
+                provider,
+                code,
+                name,
+                starts_on,
+                status.value,
+                places,
+                cohort_figures.funded,
+                cohort_figures.waiting,
+            )
+        )
+    return rows
 
 
 @dataclass(frozen=True)
@@ -533,27 +388,23 @@ class ReasonRow:
     count: int
 
 
-def end_reasons(session: Session, scope: Scope = Scope()) -> list[ReasonRow]:
+def end_reasons(session: Session, scope: Scope = ALL) -> list[ReasonRow]:
     """Return how many claims were withdrawn or deferred for each reason, most common first."""
-    reason = sa.func.coalesce(Claim.end_reason, "")
-    rows = session.execute(
-        sa.select(Programme.code, Claim.status, reason, sa.func.count())
-        .join(Programme, Claim.programme_id == Programme.id)
-        .where(Claim.status.in_(_ENDED), *scope.conditions())
-        .group_by(Programme.code, Claim.status, reason)
-        .order_by(Programme.code, Claim.status, sa.func.count().desc(), reason)
-    )
-    return [
-        ReasonRow(code, status.value, text or "No reason given", count)
-        for code, status, text, count in rows
+    codes = dict(session.execute(sa.select(Programme.id, Programme.code)).all())
+    rows = [
+        ReasonRow(codes[programme_id], status.value, text or "No reason given", n)
+        for programme_id, status, text, n in figures.end_reasons(session, scope)
     ]
+    return sorted(rows, key=lambda r: (r.programme_code, r.status, -r.count, r.reason))
 
 
 def settings_without_claim(session: Session, scope: Scope) -> list[Setting]:
     """Return the settings in the area that have made no claim (on the programme in scope)."""
-    claims = sa.select(Claim.id).where(Claim.setting_id == Setting.id)
+    claims = sa.select(SettingClaimCount.setting_id).where(
+        SettingClaimCount.setting_id == Setting.id, SettingClaimCount.n > 0
+    )
     if scope.programme_id is not None:
-        claims = claims.where(Claim.programme_id == scope.programme_id)
+        claims = claims.where(SettingClaimCount.programme_id == scope.programme_id)
     return list(
         session.scalars(
             sa.select(Setting)
@@ -570,55 +421,6 @@ def settings_count(session: Session, scope: Scope) -> int:
 # -- week by week ------------------------------------------------------------------------
 
 
-class _UtcDate(sa.sql.expression.FunctionElement):
-    """The UTC calendar date of a stored timestamp, as ISO text, on SQLite and PostgreSQL."""
-
-    type = sa.String()
-    inherit_cache = True
-
-
-class _UtcHour(sa.sql.expression.FunctionElement):
-    """The UTC hour (0 to 23) of a stored timestamp."""
-
-    type = sa.Integer()
-    inherit_cache = True
-
-
-@compiles(_UtcDate)
-def _utc_date_default(element, compiler, **kw):
-    return f"date({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(_UtcDate, "postgresql")
-def _utc_date_postgresql(element, compiler, **kw):
-    column = compiler.process(element.clauses, **kw)
-    return f"to_char(({column}) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
-
-
-@compiles(_UtcHour)
-def _utc_hour_default(element, compiler, **kw):
-    return f"CAST(strftime('%H', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
-
-
-@compiles(_UtcHour, "postgresql")
-def _utc_hour_postgresql(element, compiler, **kw):
-    column = compiler.process(element.clauses, **kw)
-    return f"CAST(EXTRACT(HOUR FROM ({column}) AT TIME ZONE 'UTC') AS INTEGER)"
-
-
-def _london_date(utc_day: date, late: bool) -> date:
-    """London's date for a UTC date; only 23:00-23:59 UTC can fall on London's next day."""
-    if not late:
-        return utc_day
-    moment = datetime.combine(utc_day, time(23, 30), UTC)
-    return moment.astimezone(LONDON).date()
-
-
-def week_of(day: date) -> date:
-    """The Monday of the week a date falls in."""
-    return day - timedelta(days=day.weekday())
-
-
 @dataclass(frozen=True)
 class Week:
     starts_on: date  # a Monday, Europe/London
@@ -626,27 +428,14 @@ class Week:
     cumulative: int
 
 
-def weekly_funded(session: Session, scope: Scope = Scope()) -> dict[int, list[Week]]:
+def weekly_funded(session: Session, scope: Scope = ALL) -> dict[int, list[Week]]:
     """Return, per programme, the funded places held now by the week they were funded.
 
-    Weeks run Monday to Sunday in Europe/London. The database groups by UTC day (and
-    whether the hour is 23, the only hour that can be the next day in London), so Python
-    sees at most two rows a day, however many claims there are. Weeks with no places
-    funded are filled in, so the weeks run without a gap from the first to the last.
+    Weeks run Monday to Sunday in Europe/London. Weeks with no places funded are filled
+    in, so the weeks run without a gap from the first to the last.
     """
-    utc_day = _UtcDate(Claim.funded_dt)
-    late = sa.case((_UtcHour(Claim.funded_dt) == 23, 1), else_=0)
-    rows = session.execute(
-        sa.select(Claim.programme_id, utc_day, late, sa.func.count())
-        .where(Claim.holds_place.is_(True), Claim.funded_dt.is_not(None), *scope.conditions())
-        .group_by(Claim.programme_id, utc_day, late)
-    )
-    per_week: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
-    for programme_id, day, is_late, count in rows:
-        london_day = _london_date(date.fromisoformat(str(day)[:10]), bool(is_late))
-        per_week[programme_id][week_of(london_day)] += count
     result = {}
-    for programme_id, counts in per_week.items():
+    for programme_id, counts in figures.weekly_funded(session, scope).items():
         weeks, total = [], 0
         monday, last = min(counts), max(counts)
         while monday <= last:

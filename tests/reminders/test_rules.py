@@ -230,6 +230,25 @@ def test_dfe_gets_a_monthly_uptake_summary_against_target(session):
     assert "against a target of 4 places" in summary.body
 
 
+def test_the_monthly_summary_names_each_count_as_the_dashboard_does(session):
+    prog = factories.programme(session)
+    cohort = _cohort(session, TODAY - timedelta(days=30), places=3)
+    claims = [helpers.funded_claim(session, cohort) for _ in range(3)]
+    helpers.declare(session, claims[0], "started", cohort.starts_on)
+    helpers.declare(session, claims[1], "started", cohort.starts_on)
+    places.withdraw(session, claims[1], reason="Left")
+    helpers.dfe_user(session)
+
+    [summary] = [d for d in rules.uptake_summary(session, NOW) if d.programme_id == prog.id]
+
+    lines = dict(line.split(": ", 1) for line in summary.body.splitlines() if ": " in line)
+    # In training now is one; ever started is two (one was withdrawn during training).
+    assert lines["In training"] == "1"
+    assert lines["Funded, not yet started"] == "1"
+    assert "of which 2 ever started training" in summary.body
+    assert lines["Withdrawn"] == "1"
+
+
 # -- rules live in data ------------------------------------------------------------------
 
 

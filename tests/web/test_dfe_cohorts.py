@@ -102,8 +102,8 @@ def test_a_cohort_shows_its_claims_by_status(dfe_client, session):
     counts = dict((row[0], row[1]) for row in table_rows(response, "[data-claim-counts]"))
     assert counts == {
         "Waiting": "0",
-        "Funded": "2",
-        "Started": "0",
+        "Funded, not yet started": "2",
+        "In training": "0",
         "Completed": "0",
         "Withdrawn": "1",
         "Deferred": "0",

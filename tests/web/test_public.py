@@ -13,15 +13,17 @@ from tests.browser import heading, page, text
 from tests.test_disclosure import worked_out
 from tracker import places, progress
 from tracker.disclosure import Group
+from tracker.figures import DEFINITIONS
 from tracker.models import Claim, ClaimStatus, LocalAuthority, Region, SettingKind
 
-PARTS_OF_CLAIMS = ("Waiting for a place", "Withdrawn or deferred before training", "Funded places")
-PARTS_OF_FUNDED = (
-    "Funded, not yet started",
-    "In training",
-    "Completed",
-    "Withdrawn or deferred during training",
-)
+
+def _labels(*names: str) -> tuple[str, ...]:
+    return tuple(DEFINITIONS[name].label for name in names)
+
+
+CLAIMED, FUNDED = _labels("claimed", "funded")
+PARTS_OF_CLAIMS = _labels("waiting", "ended_before_training", "funded")
+PARTS_OF_FUNDED = _labels("funded_not_started", "in_training", "completed", "ended_during_training")
 _people = iter(range(1, 1_000_000))
 
 
@@ -85,8 +87,8 @@ def groups_of(rows: dict[str, dict[str, str]], headers: list[str]) -> list[Group
     regions = [name for name in rows if name != "England"]
     groups = []
     for name in rows:
-        groups.append(Group((name, "Claims"), tuple((name, h) for h in PARTS_OF_CLAIMS)))
-        groups.append(Group((name, "Funded places"), tuple((name, h) for h in PARTS_OF_FUNDED)))
+        groups.append(Group((name, CLAIMED), tuple((name, h) for h in PARTS_OF_CLAIMS)))
+        groups.append(Group((name, FUNDED), tuple((name, h) for h in PARTS_OF_FUNDED)))
     for header in headers[1:]:
         groups.append(Group(("England", header), tuple((r, header) for r in regions)))
     return groups
@@ -121,7 +123,7 @@ def test_no_small_count_is_shown_or_can_be_worked_out(client, session, seed):
     assert worked_out(groups_of(rows, headers), hidden) == set()
     # What is shown is true: it agrees with a direct count.
     for (region, header), value in shown.items():
-        if region == "England" and header == "Claims":
+        if region == "England" and header == CLAIMED:
             assert value == session.scalar(
                 sa.select(sa.func.count(Claim.id)).where(Claim.programme_id == prog.id)
             )
@@ -130,12 +132,12 @@ def test_no_small_count_is_shown_or_can_be_worked_out(client, session, seed):
     # The chart of the table says "c" where the table does, and draws no bar for it.
     svg_texts = [t.text for t in html.select(f"#chart-public-{prog.code}-title ~ text")]
     for region, values in rows.items():
-        if region != "England" and values["Funded places"] == "c":
+        if region != "England" and values[FUNDED] == "c":
             assert svg_texts[svg_texts.index(region) + 1] == "c"
     summary = text(html.select_one(f"#chart-public-{prog.code}-desc"))
     for region, values in rows.items():
         if region != "England":
-            assert f"{region} {values['Funded places']}" in summary
+            assert f"{region} {values[FUNDED]}" in summary
     # The download holds the same suppressed table.
     href = html.select_one(f"[data-downloads=public-{prog.code}] a")["href"]
     body = client.get(href).get_data(as_text=True).lstrip("\ufeff")
@@ -163,7 +165,7 @@ def test_a_single_small_region_is_hidden_with_a_partner(client, session):
 
     headers, rows = public_table(page(client.get("/public/uptake")), prog.code)
 
-    claims = {region: values["Claims"] for region, values in rows.items()}
+    claims = {region: values[CLAIMED] for region, values in rows.items()}
     assert claims["London"] == "c"
     assert claims["England"] == "23"
     # 23 - 12 - 9 would give London's 2: so West Midlands' 9 is hidden too.

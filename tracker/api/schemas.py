@@ -5,6 +5,7 @@ from datetime import UTC
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from tracker.figures import DEFINITIONS
 from tracker.models import ClaimStatus, CohortStatus, SettingKind
 
 MAX_ID = 2**31 - 1
@@ -283,15 +284,24 @@ class EnrolmentPageSchema(ma.Schema):
     meta = fields.Nested(PageMetaSchema, required=True)
 
 
+def _figure(name: str) -> fields.Integer:
+    """A count whose description is its definition's (``tracker.figures``)."""
+    meaning = DEFINITIONS[name].meaning
+    description = meaning[:1].upper() + meaning[1:]
+    return fields.Integer(required=True, metadata={"description": description})
+
+
 class UptakeSchema(ma.Schema):
     programme = fields.String(required=True)
     target = fields.Integer(required=True, allow_none=True)
-    claimed = fields.Integer(required=True, metadata={"description": "Every claim made"})
-    funded = fields.Integer(required=True, metadata={"description": "Funded places in use"})
-    started = fields.Integer(required=True, metadata={"description": "Claims that started"})
-    completed = fields.Integer(required=True)
-    withdrawn = fields.Integer(required=True)
-    waiting = fields.Integer(required=True)
+    claimed = _figure("claimed")
+    funded = _figure("funded")
+    # Named before the definitions were: "started" is "ever started".
+    started = _figure("ever_started")
+    in_training = _figure("in_training")
+    completed = _figure("completed")
+    withdrawn = _figure("withdrawn")
+    waiting = _figure("waiting")
 
 
 class UptakeListSchema(ma.Schema):

@@ -10,7 +10,7 @@ from flask import current_app, g, request, url_for
 from flask_smorest import Blueprint
 from sqlalchemy.orm import joinedload, selectinload
 
-from tracker import cohorts, places, progress
+from tracker import cohorts, figures, places, progress
 from tracker.accounts import find_local_authority
 from tracker.api import API_PREFIX
 from tracker.api.auth import (
@@ -110,18 +110,9 @@ def problems(*codes: int):
 
 
 def _present_cohorts(rows: list[Cohort]) -> list[dict]:
-    ids = [c.id for c in rows]
     counts = {
-        cohort_id: (funded, waiting)
-        for cohort_id, funded, waiting in db.session.execute(
-            sa.select(
-                Claim.cohort_id,
-                sa.func.sum(sa.case((Claim.holds_place.is_(True), 1), else_=0)),
-                sa.func.sum(sa.case((Claim.status == ClaimStatus.WAITING, 1), else_=0)),
-            )
-            .where(Claim.cohort_id.in_(ids))
-            .group_by(Claim.cohort_id)
-        )
+        cohort_id: (f.funded, f.waiting)
+        for cohort_id, f in figures.by_cohort(db.session, cohort_ids=[c.id for c in rows]).items()
     }
     return [
         {
@@ -540,7 +531,8 @@ def uptake():
                 "target": row.target,
                 "claimed": row.claimed,
                 "funded": row.funded,
-                "started": row.started,
+                "started": row.ever_started,
+                "in_training": row.in_training,
                 "completed": row.completed,
                 "withdrawn": row.withdrawn,
                 "waiting": row.waiting,

@@ -12,6 +12,14 @@ from tracker.models.claim import (
     Declaration,
 )
 from tracker.models.cohort import Cohort, CohortStatus
+from tracker.models.figures import (
+    COUNT_TABLES,
+    AreaClaimCount,
+    CohortClaimCount,
+    ReasonClaimCount,
+    SettingClaimCount,
+    WeeklyClaimCount,
+)
 from tracker.models.organisation import Allocation, Provider, Setting, SettingKind
 from tracker.models.participant import Participant
 from tracker.models.programme import Milestone, Programme, ProgrammeTarget, RegionQuota
@@ -20,16 +28,19 @@ from tracker.models.reminder import OutboxMessage, OutboxStatus, ReminderRule
 from tracker.models.user import Role, User
 
 __all__ = [
+    "COUNT_TABLES",
     "LIVE_CLAIM_INDEX",
     "LIVE_STATUSES",
     "ONE_FUNDED_PLACE_INDEX",
     "Allocation",
     "ApiToken",
+    "AreaClaimCount",
     "AuditEvent",
     "Base",
     "Claim",
     "ClaimStatus",
     "Cohort",
+    "CohortClaimCount",
     "CohortStatus",
     "Declaration",
     "IdempotencyRecord",
@@ -41,11 +52,14 @@ __all__ = [
     "Programme",
     "ProgrammeTarget",
     "Provider",
+    "ReasonClaimCount",
     "Region",
     "RegionQuota",
     "ReminderRule",
     "Role",
     "Setting",
+    "SettingClaimCount",
     "SettingKind",
     "User",
+    "WeeklyClaimCount",
 ]

@@ -172,10 +172,12 @@ DEFAULT_RULES: dict[str, RuleSettings] = {
             subject="${programme}: uptake for ${month}",
             body=(
                 "Uptake of ${programme} at ${as_of}, against a target of ${target} places:\n\n"
-                "Claimed: ${claimed}\nFunded (not yet started): ${funded}\n"
-                "Started: ${started}\nCompleted: ${completed}\nWithdrawn: ${withdrawn}\n"
-                "Deferred: ${deferred}\nWaiting: ${waiting}\n\n"
-                "Funded places taken: ${places_taken} (${percent_of_target} of the target)."
+                "Claimed: ${claimed}\nFunded, not yet started: ${funded_not_started}\n"
+                "In training: ${in_training}\nCompleted: ${completed}\n"
+                "Withdrawn: ${withdrawn}\nDeferred: ${deferred}\n"
+                "Waiting (unmet demand): ${waiting}\n\n"
+                "Funded: ${funded} (${percent_of_target} of the target), of which"
+                " ${ever_started} ever started training."
             ),
         ),
     ]

@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
+from tracker import figures
 from tracker.models import (
     Claim,
     ClaimStatus,
@@ -53,7 +54,9 @@ from tracker.reminders.time import format_date, london_date, london_morning
 # down on the day; older ones are not sent at all (a new service does not mail history).
 CATCH_UP_DAYS = 7
 
-IN_TRAINING = (ClaimStatus.FUNDED, ClaimStatus.STARTED)
+# Claims whose milestones fall due: funded, whether or not training has started yet (not
+# figures' "in training", which is those started only).
+MILESTONES_DUE = (ClaimStatus.FUNDED, ClaimStatus.STARTED)
 
 
 def _enabled(session: Session, code: str) -> list[tuple[Programme, RuleSettings]]:
@@ -66,7 +69,7 @@ def _claims_in_training(programme: Programme):
         .join(Cohort, Claim.cohort_id == Cohort.id)
         .where(
             Claim.programme_id == programme.id,
-            Claim.status.in_(IN_TRAINING),
+            Claim.status.in_(MILESTONES_DUE),
             Cohort.status != CohortStatus.CANCELLED,
         )
         .options(
@@ -318,28 +321,21 @@ def provider_digest(
 
 
 def uptake_figures(session: Session, programme: Programme, today: date) -> dict:
-    """Count a programme's claims by status, and its funded places against the target."""
-    counts = dict(
-        session.execute(
-            sa.select(Claim.status, sa.func.count())
-            .where(Claim.programme_id == programme.id)
-            .group_by(Claim.status)
-        ).all()
+    """A programme's figures (each named as ``tracker.figures`` defines it) against its target."""
+    counted = figures.by_programme(session, figures.Scope(programme_id=programme.id)).get(
+        programme.id, figures.Figures()
     )
-    places_taken = session.scalar(
-        sa.select(sa.func.count()).where(
-            Claim.programme_id == programme.id, Claim.holds_place.is_(True)
-        )
-    )
+    values: dict = {name: getattr(counted, name) for name in figures.DEFINITIONS}
+    # Names the summary used before the definitions: "started" was those in training now,
+    # "places_taken" the funded places. Kept so that a summary DfE has reworded still reads.
+    values["started"] = values["in_training"]
+    values["places_taken"] = values["funded"]
     target = current_target(session, programme.id, today)
-    figures = {status.value: counts.get(status, 0) for status in ClaimStatus}
-    figures["claimed"] = sum(counts.values())
-    figures["places_taken"] = places_taken
-    figures["target"] = target.places if target else "no target"
-    figures["percent_of_target"] = (
-        f"{places_taken / target.places:.0%}" if target and target.places else "n/a"
+    values["target"] = target.places if target else "no target"
+    values["percent_of_target"] = (
+        f"{values['funded'] / target.places:.0%}" if target and target.places else "n/a"
     )
-    return figures
+    return values
 
 
 def uptake_summary(

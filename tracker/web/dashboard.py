@@ -16,10 +16,11 @@ from wtforms.validators import ValidationError
 
 from tracker import exports, uptake
 from tracker.extensions import db
+from tracker.figures import DEFINITIONS, PLACES_LEFT
 from tracker.models import LocalAuthority, Programme, Role
-from tracker.web import page_cache
+from tracker.web import figure_cache
 from tracker.web.access import require_role
-from tracker.web.dashboard_tables import Dashboard, local_dashboard, national_dashboard
+from tracker.web.dashboard_tables import SHOWN, Dashboard, local_dashboard, national_dashboard
 from tracker.web.fields import GovDateField
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -133,7 +134,7 @@ def _download_links(endpoint: str, **values):
 def _main(template: str, form: FilterForm, build: Callable[[date], Dashboard], *key, **context):
     """A dashboard's main content: its filters and, when they are valid, its figures.
 
-    With valid filters it is kept between requests (see page_cache), under the page, the
+    With valid filters it is kept between requests (``figure_cache``) under the page, the
     viewer's role, the filters exactly as sent, today's date (projections and the target
     in force depend on the day) and ``key``.
     """
@@ -141,14 +142,22 @@ def _main(template: str, form: FilterForm, build: Callable[[date], Dashboard], *
 
     def render(dashboard: Dashboard | None = None) -> str:
         return render_template(
-            template, form=form, dashboard=dashboard, percent=_percent, **context
+            template,
+            form=form,
+            dashboard=dashboard,
+            percent=_percent,
+            definitions=DEFINITIONS,
+            places_left_label=PLACES_LEFT[0],
+            shown=SHOWN,
+            **context,
         )
 
     if not form.validate():
         return Markup(render())  # noqa: S704  (a rendered template, escaped as it was made)
     filters = tuple(sorted(request.args.items(multi=True)))
-    return page_cache.cached_part(
-        (template, current_user.role, filters, today, *key), lambda: render(build(today))
+    return figure_cache.kept_part(
+        (template, current_user.role.value, filters, today.isoformat(), *key),
+        lambda: render(build(today)),
     )
 
 

@@ -10,13 +10,33 @@ from sqlalchemy.orm import Session
 from tracker import disclosure, uptake
 from tracker.charts import Point, bar_chart, cumulative_chart
 from tracker.exports import Table
+from tracker.figures import DEFINITIONS, PLACES_LEFT, SETTINGS_CLAIMING
 from tracker.models import CohortStatus, LocalAuthority, Programme
 
-COUNT_HEADERS = ["Claimed", "Funded", "Started", "Completed", "Withdrawn", "Deferred", "Waiting"]
+# The counts the tables show, each headed by its definition's words (``tracker.figures``).
+COUNTS = ("claimed", "funded", "ever_started", "completed", "withdrawn", "deferred", "waiting")
+COUNT_HEADERS = [DEFINITIONS[name].label for name in COUNTS]
+RATES = (
+    "ever_started",
+    "in_training",
+    "completed",
+    "withdrawn_during_training",
+    "deferred",
+    "ended_before_training",
+)
+# Every definition a dashboard shows, with what it means: listed on the page.
+SHOWN = [
+    (DEFINITIONS[name].label, DEFINITIONS[name].meaning)
+    for name in dict.fromkeys(("funded", *COUNTS, *RATES))
+] + [PLACES_LEFT, (SETTINGS_CLAIMING.label, SETTINGS_CLAIMING.meaning)]
+
+
+def _label(name: str) -> str:
+    return DEFINITIONS[name].label
 
 
 def _counts(f: uptake.Figures) -> list[int]:
-    return [f.claimed, f.funded, f.started, f.completed, f.withdrawn, f.deferred, f.waiting]
+    return [getattr(f, name) for name in COUNTS]
 
 
 def _numeric(table: Table, first: int) -> Table:
@@ -49,8 +69,8 @@ class Dashboard:
 
 def _uptake_table(rows: list[uptake.ProgrammeUptake], *, with_target: bool) -> Table:
     if with_target:
-        headers = ["Programme", "Target", "Funded", "Share of target", "Places left"]
-        headers += [h for h in COUNT_HEADERS if h != "Funded"]
+        headers = ["Programme", "Target", _label("funded"), "Share of target", PLACES_LEFT[0]]
+        headers += [h for h in COUNT_HEADERS if h != _label("funded")]
         table = Table("uptake", "Uptake against target", headers, percent={3})
         for r in rows:
             counts = _counts(r)
@@ -72,14 +92,14 @@ def _rates_table(rows: list[tuple[str, uptake.Figures]], caption: str) -> Table:
         caption,
         [
             "",
-            "Started training",
-            "Still in training",
-            "Completed",
+            _label("ever_started"),
+            _label("in_training"),
+            _label("completed"),
             "Completion rate",
-            "Withdrawn during training",
+            _label("withdrawn_during_training"),
             "Withdrawal rate",
-            "Deferred",
-            "Withdrawn or deferred before training",
+            _label("deferred"),
+            _label("ended_before_training"),
         ],
         percent={4, 6},
     )
@@ -87,14 +107,14 @@ def _rates_table(rows: list[tuple[str, uptake.Figures]], caption: str) -> Table:
         table.rows.append(
             [
                 name,
-                f.started,
+                f.ever_started,
                 f.in_training,
                 f.completed,
                 f.completion_rate,
-                f.withdrawn_in_training,
+                f.withdrawn_during_training,
                 f.withdrawal_rate,
                 f.deferred,
-                f.ended_before_start,
+                f.ended_before_training,
             ]
         )
     return _numeric(table, 1)
@@ -102,7 +122,7 @@ def _rates_table(rows: list[tuple[str, uptake.Figures]], caption: str) -> Table:
 
 def _area_table(key: str, caption: str, first: str, rows: list[uptake.AreaRow], *, region=False):
     headers = [first] + (["Region"] if region else [])
-    headers += ["Settings", "Settings with a claim", "Settings reached", *COUNT_HEADERS]
+    headers += ["Settings", SETTINGS_CLAIMING.label, "Settings reached", *COUNT_HEADERS]
     offset = len(headers) - len(COUNT_HEADERS) - 3
     table = Table(key, caption, headers, percent={offset + 2})
     for row in rows:
@@ -451,37 +471,30 @@ def local_dashboard(
 
 # -- the public page -----------------------------------------------------------------------
 
-PUBLIC_COLUMNS = [
-    ("Waiting for a place", "waiting"),
-    ("Withdrawn or deferred before training", "ended_before_start"),
-    ("Funded, not yet started", "funded_not_started"),
-    ("In training", "in_training"),
-    ("Completed", "completed"),
-    ("Withdrawn or deferred during training", "ended_in_training"),
-]
-FUNDED_PARTS = ("funded_not_started", "in_training", "completed", "ended_in_training")
-PUBLIC_HEADERS = [
-    "Region",
-    "Claims",
-    "Waiting for a place",
-    "Withdrawn or deferred before training",
-    "Funded places",
-    "Funded, not yet started",
-    "In training",
-    "Completed",
-    "Withdrawn or deferred during training",
-]
-# Each column's cell name, in the order of PUBLIC_HEADERS after the region.
-_PUBLIC_CELLS = [
-    "claims",
+# The counts published: they partition the claims (the first three) and the funded places
+# (the last four), so that the totals add up in the open.
+PUBLIC_PARTS = (
     "waiting",
-    "ended_before_start",
+    "ended_before_training",
+    "funded_not_started",
+    "in_training",
+    "completed",
+    "ended_during_training",
+)
+FUNDED_PARTS = ("funded_not_started", "in_training", "completed", "ended_during_training")
+# Each column's cell name, in the order shown after the region.
+_PUBLIC_CELLS = [
+    "claimed",
+    "waiting",
+    "ended_before_training",
     "funded",
     "funded_not_started",
     "in_training",
     "completed",
-    "ended_in_training",
+    "ended_during_training",
 ]
+PUBLIC_HEADERS = ["Region", *(_label(cell) for cell in _PUBLIC_CELLS)]
+PUBLIC_SHOWN = [(_label(cell), DEFINITIONS[cell].meaning) for cell in _PUBLIC_CELLS]
 
 
 @dataclass
@@ -515,19 +528,21 @@ def public_tables(session: Session, today: date) -> list[PublicTable]:
                 values[(name, cell)] = 0
         for name in names:
             f = figures.get(name, uptake.Figures())
-            parts = {attr: getattr(f, attr) for _, attr in PUBLIC_COLUMNS}
+            parts = {attr: getattr(f, attr) for attr in PUBLIC_PARTS}
             for attr, value in parts.items():
                 values[(name, attr)] = value
+            # Totals as the sums of their parts, so that the relations suppression relies on
+            # hold exactly (they equal "funded" and "claimed": the parts partition them).
             values[(name, "funded")] = sum(parts[a] for a in FUNDED_PARTS)
-            values[(name, "claims")] = sum(parts.values())
+            values[(name, "claimed")] = sum(parts.values())
         for cell in _PUBLIC_CELLS:
             values[("England", cell)] = sum(values[(n, cell)] for n in names)
         groups = []
         for name in [*names, "England"]:
             groups.append(
                 disclosure.Group(
-                    (name, "claims"),
-                    tuple((name, c) for c in ("waiting", "ended_before_start", "funded")),
+                    (name, "claimed"),
+                    tuple((name, c) for c in ("waiting", "ended_before_training", "funded")),
                 )
             )
             groups.append(

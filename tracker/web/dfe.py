@@ -23,14 +23,13 @@ from werkzeug.datastructures import MultiDict
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, ValidationError
 
+from tracker import figures
 from tracker import programmes as programme_rules
-from tracker.claim_progress import status_counts
 from tracker.errors import DomainError
 from tracker.extensions import db
 from tracker.models import (
     Allocation,
     AuditEvent,
-    Claim,
     ClaimStatus,
     Cohort,
     CohortStatus,
@@ -191,13 +190,7 @@ def home():
 @bp.get("/programmes")
 def programmes():
     programmes = _programmes()
-    used = dict(
-        db.session.execute(
-            sa.select(Claim.programme_id, sa.func.count())
-            .where(Claim.holds_place.is_(True))
-            .group_by(Claim.programme_id)
-        ).all()
-    )
+    used = {programme_id: f.funded for programme_id, f in figures.by_programme(db.session).items()}
     targets = {p.id: current_target(db.session, p.id) for p in programmes}
     return render_template("dfe/programmes.html", programmes=programmes, used=used, targets=targets)
 
@@ -214,7 +207,9 @@ def programme(code: str):
         "dfe/programme.html",
         programme=programme,
         target=current_target(db.session, programme.id),
-        used=programme_rules.places_used(db.session, programme_id=programme.id),
+        used=figures.by_programme(db.session, figures.Scope(programme_id=programme.id))
+        .get(programme.id, figures.Figures())
+        .funded,
         history=history,
     )
 
@@ -261,15 +256,12 @@ def allocations(code: str):
         .where(Allocation.programme_id == programme.id)
         .order_by(Provider.name, Provider.id)
     ).all()
-    used = dict(
-        db.session.execute(
-            sa.select(Cohort.provider_id, sa.func.count())
-            .select_from(Claim)
-            .join(Cohort, Claim.cohort_id == Cohort.id)
-            .where(Claim.programme_id == programme.id, Claim.holds_place.is_(True))
-            .group_by(Cohort.provider_id)
-        ).all()
-    )
+    used = {
+        provider_id: f.funded
+        for (provider_id, _), f in figures.by_provider(
+            db.session, figures.Scope(programme_id=programme.id)
+        ).items()
+    }
     return render_template(
         "dfe/allocations.html",
         programme=programme,
@@ -356,32 +348,25 @@ def cohorts():
         per_page=COHORTS_PER_PAGE,
     )
     ids = [c.id for c in page.items]
-    funded = dict(
-        db.session.execute(
-            sa.select(Claim.cohort_id, sa.func.count())
-            .where(Claim.cohort_id.in_(ids), Claim.holds_place.is_(True))
-            .group_by(Claim.cohort_id)
-        ).all()
-    )
-    waiting = dict(
-        db.session.execute(
-            sa.select(Claim.cohort_id, sa.func.count())
-            .where(Claim.cohort_id.in_(ids), Claim.status == ClaimStatus.WAITING)
-            .group_by(Claim.cohort_id)
-        ).all()
-    )
+    counted = figures.by_cohort(db.session, cohort_ids=ids)
+    funded = {i: f.funded for i, f in counted.items()}
+    waiting = {i: f.waiting for i, f in counted.items()}
     return render_template("dfe/cohorts.html", form=form, page=page, funded=funded, waiting=waiting)
 
 
 @bp.get("/cohorts/<int(max=2147483647):cohort_id>")
 def cohort(cohort_id: int):
     cohort = db.get_or_404(Cohort, cohort_id)
-    counts = status_counts(db.session, Claim.cohort_id == cohort.id).get(cohort.programme_id, {})
-    funded = db.session.scalar(
-        sa.select(sa.func.count()).where(Claim.cohort_id == cohort.id, Claim.holds_place.is_(True))
+    counted = figures.by_cohort(db.session, cohort_ids=[cohort.id]).get(
+        cohort.id, figures.Figures()
     )
     return render_template(
-        "dfe/cohort.html", cohort=cohort, counts=counts, funded=funded, statuses=list(ClaimStatus)
+        "dfe/cohort.html",
+        cohort=cohort,
+        counts=counted.by_status(),
+        funded=counted.funded,
+        statuses=list(ClaimStatus),
+        status_figures={s: figures.DEFINITIONS[n] for s, n in figures.STATUS_FIGURES.items()},
     )
 
 

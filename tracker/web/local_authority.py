@@ -14,11 +14,11 @@ from werkzeug.datastructures import MultiDict
 from wtforms import SelectField, StringField, SubmitField
 from wtforms.validators import Length
 
+from tracker import figures
 from tracker.claim_progress import (
     CLAIM_ROW_LOADS,
     STATUS_LABELS,
     milestones_declared,
-    status_counts,
 )
 from tracker.extensions import db
 from tracker.models import Claim, ClaimStatus, Participant, Programme, Role, Setting
@@ -120,23 +120,9 @@ def settings():
         query = query.where(sa.false())
     page = paginate(query.order_by(Setting.name, Setting.id), per_page=SETTINGS_PER_PAGE)
     ids = [s.id for s in page.items]
-    live = dict(
-        db.session.execute(
-            sa.select(Claim.setting_id, sa.func.count())
-            .where(
-                Claim.setting_id.in_(ids),
-                Claim.status.in_([ClaimStatus.WAITING, ClaimStatus.FUNDED, ClaimStatus.STARTED]),
-            )
-            .group_by(Claim.setting_id)
-        ).all()
-    )
-    completed = dict(
-        db.session.execute(
-            sa.select(Claim.setting_id, sa.func.count())
-            .where(Claim.setting_id.in_(ids), Claim.status == ClaimStatus.COMPLETED)
-            .group_by(Claim.setting_id)
-        ).all()
-    )
+    counted = figures.by_setting(db.session, ids)
+    live = {i: f.live for i, f in counted.items()}
+    completed = {i: f.completed for i, f in counted.items()}
     return render_template(
         "local_authority/settings.html", form=form, page=page, live=live, completed=completed
     )
@@ -167,7 +153,12 @@ def claims():
     page = paginate(
         query.order_by(Claim.claimed_dt.desc(), Claim.id.desc()), per_page=CLAIMS_PER_PAGE
     )
-    counts = status_counts(db.session, _claims_in_area())
+    # Claims count in the area of their setting, or with no setting where they are placed.
+    area = figures.Scope(local_authority_id=current_user.local_authority_id)
+    counts = {
+        programme_id: f.by_status()
+        for programme_id, f in figures.by_programme(db.session, area).items()
+    }
     return render_template(
         "local_authority/claims.html",
         form=form,
@@ -176,6 +167,7 @@ def claims():
         counts=counts,
         statuses=list(STATUS_LABELS),
         status_labels=STATUS_LABELS,
+        status_figures={s: figures.DEFINITIONS[n] for s, n in figures.STATUS_FIGURES.items()},
         declared=milestones_declared(db.session, [c.id for c in page.items]),
         positions=waiting_positions(db.session, page.items),
     )

@@ -10,7 +10,8 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from tracker import cohorts as cohort_rules
-from tracker import imports, places, progress
+from tracker import figures, imports, places, progress
+from tracker.claim_progress import STATUS_LABELS
 from tracker.errors import DomainError
 from tracker.extensions import db
 from tracker.models import (
@@ -26,7 +27,6 @@ from tracker.models import (
     Role,
     Setting,
 )
-from tracker.programmes import places_used_by_programme
 from tracker.web.access import require_role
 from tracker.web.forms import ConfirmForm, show_domain_error
 from tracker.web.provider_forms import (
@@ -66,14 +66,6 @@ DEFERRAL_REASONS = {
     "workload": "Workload or time",
     "other": "Another reason",
 }
-STATUS_LABELS = {
-    ClaimStatus.WAITING: "Waiting",
-    ClaimStatus.FUNDED: "Funded",
-    ClaimStatus.STARTED: "In training",
-    ClaimStatus.COMPLETED: "Completed",
-    ClaimStatus.WITHDRAWN: "Withdrawn",
-    ClaimStatus.DEFERRED: "Deferred",
-}
 
 
 @bp.app_template_filter("claim_status")
@@ -105,18 +97,10 @@ def _page_number() -> int:
 
 def _counts(cohort_ids: list[int]) -> dict[int, tuple[int, int]]:
     """Funded places and waiting claims of each cohort."""
-    if not cohort_ids:
-        return {}
-    rows = db.session.execute(
-        sa.select(
-            Claim.cohort_id,
-            sa.func.sum(sa.case((Claim.holds_place.is_(True), 1), else_=0)),
-            sa.func.sum(sa.case((Claim.status == ClaimStatus.WAITING, 1), else_=0)),
-        )
-        .where(Claim.cohort_id.in_(cohort_ids))
-        .group_by(Claim.cohort_id)
-    )
-    return {cohort_id: (int(funded), int(waiting)) for cohort_id, funded, waiting in rows}
+    return {
+        cohort_id: (f.funded, f.waiting)
+        for cohort_id, f in figures.by_cohort(db.session, cohort_ids=cohort_ids).items()
+    }
 
 
 def _allocations() -> list[dict]:
@@ -129,13 +113,16 @@ def _allocations() -> list[dict]:
         .options(selectinload(Allocation.programme))
         .order_by(Programme.name)
     ).all()
-    used = places_used_by_programme(db.session, provider_id=provider_id)
+    used = {
+        programme_id: f.funded
+        for (_, programme_id), f in figures.by_provider(db.session, provider_id=provider_id).items()
+    }
     return [
         {
             "programme": a.programme,
             "places": a.places,
             "used": used.get(a.programme_id, 0),
-            "left": max(a.places - used.get(a.programme_id, 0), 0),
+            "left": figures.room(a.places, used.get(a.programme_id, 0)),
         }
         for a in rows
     ]

@@ -5,7 +5,7 @@ from flask import Blueprint, abort, render_template, url_for
 from tracker import disclosure, uptake
 from tracker.extensions import db
 from tracker.web.dashboard import EXPORT_TYPES, export_response
-from tracker.web.dashboard_tables import public_tables
+from tracker.web.dashboard_tables import PUBLIC_SHOWN, public_tables
 
 bp = Blueprint("public", __name__, url_prefix="/public")
 
@@ -17,6 +17,7 @@ def uptake_page():
         "dashboard/public.html",
         programmes=public_tables(db.session, today),
         rule=disclosure.RULE,
+        shown=PUBLIC_SHOWN,
         today=today,
         downloads=lambda key: {
             kind: url_for("public.uptake_export", table=key, kind=kind) for kind in EXPORT_TYPES
