@@ -71,23 +71,3 @@ def test_a_cohort_with_funded_claims_cannot_be_cancelled(session):
 
     places.withdraw(session, made, reason="Cohort not running")
     assert _edit(session, cohort, status=CohortStatus.CANCELLED).status == CohortStatus.CANCELLED
-
-
-def test_places_used_counts_funded_places_by_programme_and_provider(session):
-    from tracker.programmes import places_used
-
-    cohort = factories.create_cohort(session, places=2)
-    other = factories.create_cohort(session, prog=cohort.programme, places=2)
-    for i, target in enumerate((cohort, cohort, other)):
-        places.claim_place(
-            session,
-            target,
-            full_name=f"P {i}",
-            email=f"u{i}@example.com",
-            setting=factories.create_setting(session),
-        )
-
-    assert places_used(session, programme_id=cohort.programme_id) == 3
-    assert (
-        places_used(session, programme_id=cohort.programme_id, provider_id=other.provider_id) == 1
-    )

@@ -36,7 +36,7 @@ def _old_claim(session, cohort, participant, status, *, holds_place, days_ago, m
 
 
 def test_a_reenrolment_after_a_deferral_is_merged_into_one_claim_and_place(app, session):
-    downgrade(revision="0005")
+    downgrade(revision="-1")
     first_cohort = factories.create_cohort(session)
     later_cohort = factories.create_cohort(session, prog=first_cohort.programme)
     person = Participant(full_name="Kim Lee", email="kim@example.com")

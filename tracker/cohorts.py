@@ -6,11 +6,10 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tracker import figures
 from tracker.errors import DomainError
 from tracker.models import (
     Allocation,
-    Claim,
-    ClaimStatus,
     Cohort,
     CohortStatus,
     Programme,
@@ -133,21 +132,15 @@ def update_cohort(
         places,
         _allocation_places(session, cohort.provider, cohort.programme),
     )
-    funded = session.scalar(
-        sa.select(sa.func.count()).where(Claim.cohort_id == cohort.id, Claim.holds_place.is_(True))
-    )
+    counted = figures.by_cohort(session, cohort_ids=[cohort.id]).get(cohort.id, figures.Figures())
+    funded = counted.funded
     if places < funded:
         raise DomainError(
             f"{funded} places in this cohort are already funded: enter {funded} or more",
             field="places",
         )
     if status == CohortStatus.CANCELLED and cohort.status != CohortStatus.CANCELLED:
-        holding = session.scalar(
-            sa.select(sa.func.count()).where(
-                Claim.cohort_id == cohort.id,
-                Claim.status.in_((ClaimStatus.FUNDED, ClaimStatus.STARTED)),
-            )
-        )
+        holding = counted.funded_not_started + counted.in_training
         if holding:
             # Their places must go somewhere a person chose.
             raise DomainError(

@@ -6,8 +6,9 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tracker import figures
 from tracker.errors import DomainError
-from tracker.models import Allocation, Claim, Cohort, Programme, ProgrammeTarget, Provider, User
+from tracker.models import Allocation, Programme, ProgrammeTarget, Provider, User
 from tracker.places import current_target, fund_waiting_claims, lock_programme, retrying
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,8 @@ def set_allocation(
             f"An allocation cannot be more than the programme's {target.places:,} places",
             field="places",
         )
-    held = places_used(session, programme_id=programme.id, provider_id=provider.id)
+    counted = figures.by_provider(session, provider_id=provider.id)
+    held = counted.get((provider.id, programme.id), figures.Figures()).funded
     if places < held:
         raise DomainError(
             f"{provider.name} holds {held:,} funded places on {programme.name}:"
@@ -85,29 +87,3 @@ def set_allocation(
     logger.info("Allocation of %s on %s set to %d", provider.ukprn, programme.code, places)
     fund_waiting_claims(session, programme)
     return allocation
-
-
-def places_used(session: Session, *, programme_id: int, provider_id: int | None = None) -> int:
-    """Count the funded places in use on a programme, or by one provider on it."""
-    query = (
-        sa.select(sa.func.count())
-        .select_from(Claim)
-        .where(Claim.programme_id == programme_id, Claim.holds_place.is_(True))
-    )
-    if provider_id is not None:
-        query = query.join(Cohort, Claim.cohort_id == Cohort.id).where(
-            Cohort.provider_id == provider_id
-        )
-    return session.scalar(query)
-
-
-def places_used_by_programme(session: Session, *, provider_id: int) -> dict[int, int]:
-    """Count a provider's funded places in use on each programme, in one query."""
-    rows = session.execute(
-        sa.select(Claim.programme_id, sa.func.count())
-        .select_from(Claim)
-        .join(Cohort, Claim.cohort_id == Cohort.id)
-        .where(Cohort.provider_id == provider_id, Claim.holds_place.is_(True))
-        .group_by(Claim.programme_id)
-    )
-    return dict(rows.all())
