@@ -52,6 +52,7 @@ from tracker.models import (
     Claim,
     ClaimStatus,
     Cohort,
+    CohortClaimCount,
     CohortStatus,
     LocalAuthority,
     Programme,
@@ -290,18 +291,29 @@ def _places_used_statement(named_cohorts: bool, named_settings: bool) -> sa.Comp
     at_settings = Claim.setting_id.is_not(None)
     if named_settings:
         at_settings = Claim.setting_id.in_(sa.bindparam("setting_ids"))
+    # Places held by the programme, each provider and each cohort come from the counts the
+    # database keeps per cohort (``CohortClaimCount``, written with every claim): a few rows
+    # a cohort, however many claims there are. Every write of a claim on this programme
+    # holds the lock this operation holds, so they are exact.
+    kept = CohortClaimCount
+    held = sa.func.coalesce(sa.func.sum(kept.n), 0).label("used")
+    kept_holding = sa.and_(kept.holds_place.is_(True), kept.cohort_id == Cohort.id)
     parts = [
-        sa.select(sa.literal(PROGRAMME).label("level"), sa.null().label("key"), count).where(
-            Claim.programme_id == programme_id, holding
-        ),
-        sa.select(sa.literal(ALLOCATION), Cohort.provider_id, count)
-        .select_from(Claim)
-        .join(Cohort, Claim.cohort_id == Cohort.id)
-        .where(holding, Claim.cohort_id.in_(cohorts))
+        sa.select(sa.literal(PROGRAMME).label("level"), sa.null().label("key"), held)
+        .select_from(kept)
+        .join(Cohort, kept_holding)
+        .where(Cohort.programme_id == programme_id),
+        sa.select(sa.literal(ALLOCATION), Cohort.provider_id, held)
+        .select_from(kept)
+        .join(Cohort, kept_holding)
+        .where(Cohort.id.in_(cohorts))
         .group_by(Cohort.provider_id),
-        sa.select(sa.literal(COHORT), Claim.cohort_id, count)
-        .where(holding, in_cohorts)
-        .group_by(Claim.cohort_id),
+        sa.select(sa.literal(COHORT), kept.cohort_id, held)
+        .where(
+            kept.holds_place.is_(True),
+            kept.cohort_id.in_(sa.bindparam("cohort_ids") if named_cohorts else cohorts),
+        )
+        .group_by(kept.cohort_id),
         sa.select(sa.literal(SETTING), Claim.setting_id, count)
         .where(
             Claim.programme_id == programme_id,
@@ -335,9 +347,9 @@ def _places_used(
     provider and cohort (every one, or those of the cohorts named), by each setting (named,
     or all), and the claims waiting in each cohort named.
 
-    Providers and cohorts count the claims holding a place from the index of those
-    (``ix_claims_holding_cohort``), cohort by cohort; settings count the places held and
-    not yet finished, as the per-setting limit does (``held_at_setting``).
+    The programme, providers and cohorts are read from the counts kept per cohort; settings
+    count the places held and not yet finished, as the per-setting limit does
+    (``held_at_setting``), from their claims.
     """
     named_cohorts = cohort_ids is not None
     named_settings = setting_ids is not None and len(setting_ids) <= IN_CHUNK
