@@ -19,6 +19,10 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    from tracker import input_guard
+
+    # First: a route takes its converters as it is added, and the guard runs before all else.
+    input_guard.init_app(app)
     settings = config if isinstance(config, type) else config_from_environment()
     app.config.from_object(settings)
     if isinstance(config, dict):

@@ -63,9 +63,23 @@ def _sign_in_failed(response) -> bool:
     return g.get("sign_in_failed", False)
 
 
+MAX_NEXT_LENGTH = 2000
+
+
 def _safe_next(target: str | None) -> str | None:
-    """Accept only a path on this site as the page to go back to after signing in."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Accept only a path on this site as the page to go back to after signing in.
+
+    No control characters (a CR or LF would split the Location header), no backslash
+    (browsers read it as a slash), no scheme or host, and nothing absurdly long.
+    """
+    if (
+        not target
+        or len(target) > MAX_NEXT_LENGTH
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(c) < 32 or ord(c) == 127 for c in target)
+    ):
         return None
     parts = urlsplit(target)
     return None if parts.scheme or parts.netloc else target
