@@ -11,6 +11,7 @@ from tracker.models.programme import Milestone, Programme, ProgrammeTarget, Regi
 from tracker.models.reference import LocalAuthority, Region
 from tracker.models.reminder import OutboxMessage, OutboxStatus, ReminderRule
 from tracker.models.user import Role, User
+from tracker.models.user_session import UserSession
 
 __all__ = [
     "LIVE_CLAIM_INDEX",
@@ -40,4 +41,5 @@ __all__ = [
     "Setting",
     "SettingKind",
     "User",
+    "UserSession",
 ]

@@ -18,9 +18,12 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from tracker.accounts import (
+    SESSION_ID_KEY,
     authenticate,
+    end_session,
     record_sign_in,
     set_password,
+    start_session,
     user_for_set_password_token,
 )
 from tracker.audit import acting_as, reset_actor, set_actor
@@ -129,12 +132,16 @@ def sign_in():
             else:
                 with acting_as(user):
                     record_sign_in(db.session, user, form.password.data)
+                session_id = start_session(
+                    db.session, user, lifetime=current_app.config["SESSION_ABSOLUTE_LIFETIME"]
+                )
                 db.session.commit()
                 _forget_failures_for_account()
                 next_page = _safe_next(request.args.get("next"))
                 # A new session for the signed-in person: nothing from before carries over.
                 session.clear()
                 login_user(user)
+                session[SESSION_ID_KEY] = session_id
                 session.permanent = True
                 return redirect(next_page or home_url(user.role))
     return render_template("auth/sign_in.html", form=form)
@@ -142,6 +149,9 @@ def sign_in():
 
 @bp.post("/sign-out")
 def sign_out():
+    # Ended on the server too: a copy of the cookie signs no one in afterwards.
+    end_session(db.session, session.get(SESSION_ID_KEY))
+    db.session.commit()
     logout_user()
     session.clear()
     flash("You have signed out", "success")
