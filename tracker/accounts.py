@@ -19,6 +19,7 @@ from tracker.errors import DomainError
 from tracker.models import LocalAuthority, Provider, Role, Setting, User, UserSession
 from tracker.models.base import utcnow
 from tracker.participants import normalise_email
+from tracker.passwords import check_password as check_new_password
 
 logger = logging.getLogger(__name__)
 
@@ -26,14 +27,10 @@ logger = logging.getLogger(__name__)
 # above OWASP's minimum for Argon2id.
 _hasher = PasswordHasher()
 
-MIN_PASSWORD_LENGTH = 12
 
-
-def hash_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise DomainError(
-            f"Password must be {MIN_PASSWORD_LENGTH} characters or more", field="password"
-        )
+def hash_password(password: str, *, email: str | None = None) -> str:
+    """Hash a password the rules allow (tracker.passwords); raise DomainError for another."""
+    check_new_password(password, email=email)
     return _hasher.hash(password)
 
 
@@ -106,7 +103,7 @@ def create_user(
         email=email,
         role=role,
         full_name=full_name,
-        password_hash=hash_password(password) if password else None,
+        password_hash=hash_password(password, email=email) if password else None,
         **_organisation(session, role, organisation),
     )
     session.add(user)
@@ -117,7 +114,7 @@ def create_user(
 
 def set_password(session: Session, user: User, password: str) -> User:
     """Give the account a new password, ending every session and any set-password link."""
-    user.password_hash = hash_password(password)
+    user.password_hash = hash_password(password, email=user.email)
     session.flush()
     end_all_sessions(session, user)
     logger.info("Account %s set a new password", user.id)
@@ -145,8 +142,8 @@ def _unused_hash() -> str:
 def authenticate(session: Session, *, email: str, password: str) -> User | None:
     """Return the active account with this email and password; None if either is wrong.
 
-    None does not say which was wrong. A deactivated account given its right password
-    raises DomainError, so the person can be told why they cannot sign in.
+    None does not say which was wrong, nor whether the account was deactivated: that answer,
+    given only for the right password, would tell whoever holds it that it is right.
     """
     user = session.scalar(sa.select(User).where(User.email == normalise_email(email)))
     if user is None or not user.password_hash:
@@ -154,14 +151,8 @@ def authenticate(session: Session, *, email: str, password: str) -> User | None:
         with contextlib.suppress(VerificationError):
             _hasher.verify(_unused_hash(), password)
         return None
-    if not check_password(user, password):
+    if not check_password(user, password) or not user.is_active:
         return None
-    if not user.is_active:
-        raise DomainError(
-            "Your account has been deactivated. Contact the Department for Education if you"
-            " still need to use this service",
-            field="email",
-        )
     return user
 
 

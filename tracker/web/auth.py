@@ -118,32 +118,28 @@ def sign_in():
         return redirect(home_url(current_user.role))
     form = SignInForm()
     if form.validate_on_submit():
-        try:
-            user = authenticate(db.session, email=form.email.data, password=form.password.data)
-        except DomainError as error:
+        # One answer for a wrong email, a wrong password and a deactivated account alike.
+        user = authenticate(db.session, email=form.email.data, password=form.password.data)
+        if user is None:
             db.session.rollback()
-            show_domain_error(form, error, default_field="email")
+            g.sign_in_failed = True
+            logger.info("Failed sign-in from %s", get_remote_address())
+            form.email.errors.append("Enter a correct email address and password")
         else:
-            if user is None:
-                db.session.rollback()
-                g.sign_in_failed = True
-                logger.info("Failed sign-in from %s", get_remote_address())
-                form.email.errors.append("Enter a correct email address and password")
-            else:
-                with acting_as(user):
-                    record_sign_in(db.session, user, form.password.data)
-                session_id = start_session(
-                    db.session, user, lifetime=current_app.config["SESSION_ABSOLUTE_LIFETIME"]
-                )
-                db.session.commit()
-                _forget_failures_for_account()
-                next_page = _safe_next(request.args.get("next"))
-                # A new session for the signed-in person: nothing from before carries over.
-                session.clear()
-                login_user(user)
-                session[SESSION_ID_KEY] = session_id
-                session.permanent = True
-                return redirect(next_page or home_url(user.role))
+            with acting_as(user):
+                record_sign_in(db.session, user, form.password.data)
+            session_id = start_session(
+                db.session, user, lifetime=current_app.config["SESSION_ABSOLUTE_LIFETIME"]
+            )
+            db.session.commit()
+            _forget_failures_for_account()
+            next_page = _safe_next(request.args.get("next"))
+            # A new session for the signed-in person: nothing from before carries over.
+            session.clear()
+            login_user(user)
+            session[SESSION_ID_KEY] = session_id
+            session.permanent = True
+            return redirect(next_page or home_url(user.role))
     return render_template("auth/sign_in.html", form=form)
 
 

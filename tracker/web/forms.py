@@ -10,8 +10,8 @@ from govuk_frontend_wtf.wtforms_widgets import (
 from wtforms import PasswordField, RadioField, StringField, SubmitField
 from wtforms.validators import EqualTo, InputRequired, Length
 
-from tracker.accounts import MIN_PASSWORD_LENGTH
 from tracker.errors import DomainError
+from tracker.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from tracker.web.fields import PlainText
 from tracker.web.layout import ROLE_LABELS
 
@@ -47,12 +47,19 @@ class SetPasswordForm(FlaskForm):
     password = PasswordField(
         "Create a password",
         widget=GovPasswordInput(),
-        description=f"Your password must be {MIN_PASSWORD_LENGTH} characters or more.",
+        description=(
+            f"Your password must be {MIN_PASSWORD_LENGTH} characters or more, and not one that"
+            " is easy to guess. Three random words make a good password."
+        ),
         validators=[
             InputRequired("Enter a password"),
             Length(
                 min=MIN_PASSWORD_LENGTH,
                 message=f"Your password must be {MIN_PASSWORD_LENGTH} characters or more",
+            ),
+            Length(
+                max=MAX_PASSWORD_LENGTH,
+                message=f"Your password must be {MAX_PASSWORD_LENGTH} characters or fewer",
             ),
         ],
     )
