@@ -64,9 +64,7 @@ def test_a_password_easy_to_guess_is_refused(session, password, reason):
 @pytest.mark.parametrize(
     "password", ["correct horse battery staple", "ThreeRandomWords", "bicycle lamp 2027 harbour"]
 )
-def test_a_long_password_not_easy_to_guess_is_taken_without_rules_of_composition(
-    session, password
-):
+def test_a_long_password_not_easy_to_guess_is_taken_without_rules_of_composition(session, password):
     user = create_user(session, email="lee@example.com", role=Role.DFE, password=password)
 
     assert authenticate(session, email="lee@example.com", password=password) is user

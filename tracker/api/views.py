@@ -42,7 +42,7 @@ from tracker.api.schemas import (
     UptakeListSchema,
     WithdrawalSchema,
 )
-from tracker.api.writes import IDEMPOTENCY_PARAMETER, write
+from tracker.api.writes import IDEMPOTENCY_PARAMETER, refuse_reopening, write
 from tracker.extensions import db, limiter
 from tracker.models import (
     Claim,
@@ -175,9 +175,8 @@ def _page(query: sa.Select, args: dict, present) -> dict:
     rows = db.session.scalars(query.limit(page_size).offset((page - 1) * page_size)).all()
     next_link = None
     if page * page_size < total:
-        next_link = url_for(
-            request.endpoint, **{**request.args.to_dict(), "page": page + 1}, _external=True
-        )
+        # A path, not a whole address: one built from the Host header could point anywhere.
+        next_link = url_for(request.endpoint, **{**request.args.to_dict(), "page": page + 1})
     return {
         "data": present(rows),
         "links": {"next": next_link},
@@ -343,6 +342,7 @@ def get_cohort(cohort_id):
 def update_cohort(data, cohort_id):
     """Change a cohort; fields left out keep their values. Raising places funds waiting claims."""
     cohort = _cohort_or_404(cohort_id)
+    refuse_reopening(cohort, data.get("status"))
     cohorts.update_cohort(
         db.session,
         cohort,

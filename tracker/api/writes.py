@@ -11,6 +11,7 @@ from tracker.api.auth import current_token
 from tracker.api.problems import ApiProblem
 from tracker.errors import DomainError
 from tracker.extensions import db
+from tracker.models import Cohort, CohortStatus
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_PARAMETER = {
@@ -58,6 +59,13 @@ def _replay(record, fingerprint: str):
     )
     response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+def refuse_reopening(cohort: Cohort, status: str | None) -> None:
+    """A cancelled cohort stays cancelled: its claims were moved or withdrawn to cancel it."""
+    # The ledger's update_cohort does not refuse this yet; until it does, the API does.
+    if cohort.status == CohortStatus.CANCELLED and status not in (None, CohortStatus.CANCELLED):
+        raise ApiProblem(422, "A cancelled cohort cannot be opened or closed again", field="status")
 
 
 def write(view):
