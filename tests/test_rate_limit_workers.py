@@ -38,6 +38,8 @@ def redis_prefix():
     try:
         client.ping()
     except redis.ConnectionError:
+        if os.environ.get("REQUIRE_REDIS") == "1":
+            pytest.fail(f"REQUIRE_REDIS=1 but there is no Redis at {REDIS_URL}")
         pytest.skip(f"no Redis at {REDIS_URL}")
     prefix = f"test-{uuid.uuid4().hex}"
     yield prefix
