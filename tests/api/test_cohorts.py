@@ -174,7 +174,7 @@ def test_a_cancelled_cohort_cannot_be_opened_again(client, session, provider):
         assert response.status_code == 422
         assert response.mimetype == "application/problem+json"
         assert response.get_json()["errors"] == [
-            {"field": "status", "reason": "A cancelled cohort cannot be opened or closed again"}
+            {"field": "status", "reason": f"A cancelled cohort cannot be made {status}"}
         ]
     session.expire_all()
     assert cohort.status == CohortStatus.CANCELLED

@@ -63,9 +63,10 @@ def _replay(record, fingerprint: str):
 
 def refuse_reopening(cohort: Cohort, status: str | None) -> None:
     """A cancelled cohort stays cancelled: its claims were moved or withdrawn to cancel it."""
-    # The ledger's update_cohort does not refuse this yet; until it does, the API does.
+    # The ledger's update_cohort does not refuse this on this branch; once it does, as it
+    # does on main (cohorts.NEXT_STATUSES, with these words), this check can go.
     if cohort.status == CohortStatus.CANCELLED and status not in (None, CohortStatus.CANCELLED):
-        raise ApiProblem(422, "A cancelled cohort cannot be opened or closed again", field="status")
+        raise ApiProblem(422, f"A cancelled cohort cannot be made {status}", field="status")
 
 
 def write(view):
