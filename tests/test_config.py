@@ -13,6 +13,17 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
         create_app(ProductionConfig)
 
 
+def test_production_refuses_to_count_rate_limits_in_each_workers_memory(monkeypatch):
+    monkeypatch.setattr(ProductionConfig, "SECRET_KEY", "a production secret")
+    monkeypatch.setattr(ProductionConfig, "RATELIMIT_STORAGE_URI", "memory://")
+
+    with pytest.raises(RuntimeError, match="RATELIMIT_STORAGE_URI must name storage"):
+        create_app(ProductionConfig)
+
+    monkeypatch.setattr(ProductionConfig, "RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379")
+    assert create_app(ProductionConfig).config["RATELIMIT_STORAGE_URI"].startswith("redis://")
+
+
 def test_plain_postgresql_urls_go_through_psycopg_3():
     assert database_url("postgresql://u@h/db", "x") == "postgresql+psycopg://u@h/db"
     assert database_url("postgres://u@h/db", "x") == "postgresql+psycopg://u@h/db"

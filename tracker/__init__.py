@@ -19,6 +19,10 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    from tracker import input_guard
+
+    # First: a route takes its converters as it is added, and the guard runs before all else.
+    input_guard.init_app(app)
     settings = config if isinstance(config, type) else config_from_environment()
     app.config.from_object(settings)
     if isinstance(config, dict):
@@ -26,6 +30,14 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
 
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY must be set in production (TRACKER_ENV=production)")
+    if app.config.get("REQUIRE_SHARED_RATELIMIT_STORAGE") and app.config[
+        "RATELIMIT_STORAGE_URI"
+    ].startswith("memory://"):
+        raise RuntimeError(
+            "RATELIMIT_STORAGE_URI must name storage the workers share, such as "
+            "redis://host:6379, in production: with memory:// each worker counts apart, "
+            "multiplying every limit by the number of workers"
+        )
 
     os.makedirs(app.instance_path, exist_ok=True)
     default_db = "sqlite:///" + os.path.join(app.instance_path, "tracker.sqlite3")
@@ -48,8 +60,21 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.is_active else None
+        # Only a session the server still holds signs anyone in: see accounts.start_session.
+        from flask import session
+
+        from tracker.accounts import SESSION_ID_KEY, session_user
+
+        try:
+            account_id = int(user_id)
+        except (TypeError, ValueError):
+            return None
+        return session_user(
+            db.session,
+            session.get(SESSION_ID_KEY),
+            account_id,
+            lifetime=app.config["SESSION_ABSOLUTE_LIFETIME"],
+        )
 
     from tracker.web.health import bp as health_bp
 

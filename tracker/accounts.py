@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import logging
 import re
+import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -15,9 +16,10 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
 from tracker.errors import DomainError
-from tracker.models import LocalAuthority, Provider, Role, Setting, User
+from tracker.models import LocalAuthority, Provider, Role, Setting, User, UserSession
 from tracker.models.base import utcnow
 from tracker.participants import normalise_email
+from tracker.passwords import check_password as check_new_password
 
 logger = logging.getLogger(__name__)
 
@@ -25,14 +27,10 @@ logger = logging.getLogger(__name__)
 # above OWASP's minimum for Argon2id.
 _hasher = PasswordHasher()
 
-MIN_PASSWORD_LENGTH = 12
 
-
-def hash_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise DomainError(
-            f"Password must be {MIN_PASSWORD_LENGTH} characters or more", field="password"
-        )
+def hash_password(password: str, *, email: str | None = None) -> str:
+    """Hash a password the rules allow (tracker.passwords); raise DomainError for another."""
+    check_new_password(password, email=email)
     return _hasher.hash(password)
 
 
@@ -105,7 +103,7 @@ def create_user(
         email=email,
         role=role,
         full_name=full_name,
-        password_hash=hash_password(password) if password else None,
+        password_hash=hash_password(password, email=email) if password else None,
         **_organisation(session, role, organisation),
     )
     session.add(user)
@@ -115,9 +113,10 @@ def create_user(
 
 
 def set_password(session: Session, user: User, password: str) -> User:
-    """Give the account a new password (which also ends any set-password link sent before)."""
-    user.password_hash = hash_password(password)
+    """Give the account a new password, ending every session and any set-password link."""
+    user.password_hash = hash_password(password, email=user.email)
     session.flush()
+    end_all_sessions(session, user)
     logger.info("Account %s set a new password", user.id)
     return user
 
@@ -130,6 +129,7 @@ def deactivate_user(session: Session, user: User, *, by: User) -> User:
         raise DomainError(f"The account for {user.email} is already deactivated", field="user")
     user.is_active = False
     session.flush()
+    end_all_sessions(session, user)
     logger.info("Account %s deactivated by %s", user.id, by.id)
     return user
 
@@ -142,8 +142,8 @@ def _unused_hash() -> str:
 def authenticate(session: Session, *, email: str, password: str) -> User | None:
     """Return the active account with this email and password; None if either is wrong.
 
-    None does not say which was wrong. A deactivated account given its right password
-    raises DomainError, so the person can be told why they cannot sign in.
+    None does not say which was wrong, nor whether the account was deactivated: that answer,
+    given only for the right password, would tell whoever holds it that it is right.
     """
     user = session.scalar(sa.select(User).where(User.email == normalise_email(email)))
     if user is None or not user.password_hash:
@@ -151,14 +151,8 @@ def authenticate(session: Session, *, email: str, password: str) -> User | None:
         with contextlib.suppress(VerificationError):
             _hasher.verify(_unused_hash(), password)
         return None
-    if not check_password(user, password):
+    if not check_password(user, password) or not user.is_active:
         return None
-    if not user.is_active:
-        raise DomainError(
-            "Your account has been deactivated. Contact the Department for Education if you"
-            " still need to use this service",
-            field="email",
-        )
     return user
 
 
@@ -169,6 +163,74 @@ def record_sign_in(session: Session, user: User, password: str) -> None:
     user.last_sign_in_dt = utcnow()
     session.flush()
     logger.info("Account %s signed in", user.id)
+
+
+# -- sessions ----------------------------------------------------------------------------
+# A signed-in browser holds a random session id in its (signed) cookie; the server keeps a
+# hash of it. Signing out, a new password and deactivation delete the row, so a copy of the
+# cookie replayed afterwards signs no one in. Rows are written with plain statements, outside
+# the audit trail: a sign-in is not a change to the service's records.
+
+
+# Where the signed cookie keeps the session id.
+SESSION_ID_KEY = "session_id"
+
+
+def _session_hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode("utf-8")).hexdigest()
+
+
+def start_session(session: Session, user: User, *, lifetime: timedelta) -> str:
+    """Record a new signed-in session for the account; return the id for its cookie."""
+    now = utcnow()
+    # The account's sessions that have outlived their lifetime go as a new one starts.
+    session.execute(
+        sa.delete(UserSession).where(
+            UserSession.user_id == user.id, UserSession.created_dt < now - lifetime
+        )
+    )
+    session_id = secrets.token_urlsafe(32)
+    session.execute(
+        sa.insert(UserSession).values(
+            user_id=user.id, token_hash=_session_hash(session_id), created_dt=now
+        )
+    )
+    return session_id
+
+
+def session_user(
+    session: Session, session_id: str | None, user_id: int, *, lifetime: timedelta
+) -> User | None:
+    """The active account a session id signs in, if the session is live and is that account's."""
+    if not session_id or not isinstance(session_id, str):
+        return None
+    # One query, as loading the account alone was: every signed-in request makes it.
+    return session.scalar(
+        sa.select(User)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(
+            UserSession.token_hash == _session_hash(session_id),
+            User.id == user_id,
+            User.is_active.is_(True),
+            UserSession.created_dt >= utcnow() - lifetime,
+        )
+    )
+
+
+def end_session(session: Session, session_id: str | None) -> None:
+    """End one signed-in session (signing out)."""
+    if session_id and isinstance(session_id, str):
+        session.execute(
+            sa.delete(UserSession).where(UserSession.token_hash == _session_hash(session_id))
+        )
+
+
+def end_all_sessions(session: Session, user: User) -> int:
+    """End every session of the account, wherever it is signed in."""
+    result = session.execute(sa.delete(UserSession).where(UserSession.user_id == user.id))
+    if result.rowcount:
+        logger.info("Ended %d sessions of account %s", result.rowcount, user.id)
+    return result.rowcount
 
 
 def organisation_name(user: User) -> str:

@@ -26,6 +26,9 @@ class Config:
     # A signed-in session ends after this long without a request; every request restarts it
     # (Flask re-signs the cookie each time and refuses one older than this).
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=30)
+    # However busy, a session ends this long after signing in (kept on the server, so
+    # signing out, a new password or deactivation also end it at once).
+    SESSION_ABSOLUTE_LIFETIME = timedelta(hours=12)
     # How long before then a page warns that the session is ending and offers to keep it.
     SESSION_TIMEOUT_WARNING = timedelta(minutes=2)
     # Wrong passwords allowed before sign-in is refused with 429 (Flask-Limiter rate strings):
@@ -41,7 +44,7 @@ class Config:
     # Refuse larger uploads before reading them (a CSV of enrolments is at most 5 MB).
     MAX_CONTENT_LENGTH = 6 * 1024 * 1024
     # Rate limits (Flask-Limiter): shared storage such as redis:// when there are several
-    # processes, else each keeps its own count.
+    # processes, else each keeps its own count (production refuses to start on memory://).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     # Requests one API token may make (a Flask-Limiter rate string).
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "300 per minute")
@@ -91,7 +94,8 @@ class TestConfig(DevelopmentConfig):
 
 
 class ProductionConfig(Config):
-    pass
+    # Several workers each counting in memory would multiply every limit by their number.
+    REQUIRE_SHARED_RATELIMIT_STORAGE = True
 
 
 CONFIGS = {

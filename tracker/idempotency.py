@@ -19,7 +19,8 @@ def request_fingerprint(body: bytes) -> str:
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
         data = canonical.encode("utf-8")
-    except (ValueError, UnicodeError):
+    except (ValueError, UnicodeError, RecursionError):
+        # Not JSON, or JSON nested beyond what Python parses: the bytes as they came.
         data = body
     return hashlib.sha256(data).hexdigest()
 

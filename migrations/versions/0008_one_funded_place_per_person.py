@@ -12,7 +12,7 @@ Places given back here are funded from the waiting lists by the scheduler's dail
 ``fund-when-due`` job (run also when the scheduler starts), or the next ledger operation.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007_sessions
 Create Date: 2026-12-02 18:00:00
 
 """
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007_sessions'
 branch_labels = None
 depends_on = None
 

@@ -6,8 +6,17 @@ import pytest
 
 from tests import factories
 from tracker.accounts import create_user
+from tracker.extensions import limiter
 from tracker.models import Provider, Role, SettingKind
 from tracker.tokens import create_token
+
+
+@pytest.fixture(autouse=True)
+def forget_counted_requests(app):
+    # Requests are counted per token id, and ids start again in each test's database.
+    limiter.reset()
+    yield
+    limiter.reset()
 
 
 @dataclass

@@ -169,3 +169,42 @@ def test_an_unexpected_error_is_a_problem_without_its_details(
     assert response.status_code == 500
     assert response.mimetype == "application/problem+json"
     assert "a bug" not in response.get_data(as_text=True)
+
+
+def test_every_spelling_of_one_token_counts_against_the_one_limit(app, client, session):
+    caller = make_caller(session, Role.DFE)
+    spellings = [
+        f"Bearer {caller.secret}",
+        f"bearer {caller.secret}",
+        f"BEARER  {caller.secret} ",
+        f" Bearer {caller.secret}",
+    ]
+    app.config["API_RATE_LIMIT"] = "3 per minute"
+    try:
+        answers = [
+            client.get("/api/v1/programmes", headers={"Authorization": spelling})
+            for spelling in spellings
+        ]
+    finally:
+        app.config["API_RATE_LIMIT"] = "300 per minute"
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+
+
+def test_unknown_tokens_are_counted_per_address(app, client, session):
+    app.config["API_RATE_LIMIT"] = "3 per minute"
+    try:
+        answers = [
+            client.get("/api/v1/programmes", headers={"Authorization": f"Bearer guess-{n}"})
+            for n in range(4)
+        ]
+        elsewhere = client.get(
+            "/api/v1/programmes",
+            headers={"Authorization": "Bearer guess-5"},
+            environ_base={"REMOTE_ADDR": "192.0.2.9"},
+        )
+    finally:
+        app.config["API_RATE_LIMIT"] = "300 per minute"
+
+    assert [a.status_code for a in answers] == [401, 401, 401, 429]
+    assert elsewhere.status_code == 401

@@ -3,7 +3,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from tests import factories
-from tracker.models import AuditEvent
+from tracker.models import AuditEvent, CohortStatus
 from tracker.tokens import find_token
 
 START = date.today() + timedelta(days=30)  # noqa: DTZ011
@@ -159,3 +159,40 @@ def test_changes_are_audited_as_the_tokens_user(client, session, provider):
     )
     token = find_token(session, provider.secret)
     assert (event.action, event.actor_id) == ("create", token.user_id)
+
+
+def test_a_cancelled_cohort_cannot_be_opened_again(client, session, provider):
+    cohort = factories.create_cohort(
+        session, provider=provider.provider, status=CohortStatus.CANCELLED
+    )
+    session.commit()
+
+    for status in ("open", "closed"):
+        response = client.patch(
+            f"/api/v1/cohorts/{cohort.id}", json={"status": status}, headers=provider.headers
+        )
+        assert response.status_code == 422
+        assert response.mimetype == "application/problem+json"
+        assert response.get_json()["errors"] == [
+            {"field": "status", "reason": f"A cancelled cohort cannot be made {status}"}
+        ]
+    session.expire_all()
+    assert cohort.status == CohortStatus.CANCELLED
+    renamed = client.patch(
+        f"/api/v1/cohorts/{cohort.id}", json={"status": "cancelled"}, headers=provider.headers
+    )
+    assert renamed.status_code == 200
+
+
+def test_the_next_page_link_is_a_path_whatever_the_host_header(client, session, provider):
+    for n in range(3):
+        factories.create_cohort(session, provider=provider.provider, name=f"C{n}")
+    session.commit()
+
+    answer = client.get(
+        "/api/v1/cohorts?page_size=2",
+        headers={**provider.headers, "Host": "evil.example"},
+    )
+
+    assert answer.get_json()["links"]["next"] == "/api/v1/cohorts?page_size=2&page=2"
+    assert answer.headers["Cache-Control"] == "no-store"

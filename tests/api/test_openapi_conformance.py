@@ -1,7 +1,9 @@
 """Schemathesis against the OpenAPI document: no server error, no answer that breaks it.
 
 Every operation is run with generated requests (valid and invalid) under a DfE token and
-a provider's token, over a little data so that some ids exist.
+a provider's token, over a little data so that some ids exist, on SQLite and PostgreSQL
+(where a NUL, an over-long string or an id out of range is an error, not a value). Each
+answer must also keep out of caches.
 """
 
 from datetime import date, timedelta
@@ -64,6 +66,14 @@ def callers(app, session):
     app.config["API_RATE_LIMIT"] = "300 per minute"
 
 
+def answers_are_never_cached(ctx, response, case):
+    """Every API answer is for its asker only: no cache may keep it."""
+    headers = {name.lower(): value for name, value in response.headers.items()}
+    values = headers.get("cache-control")
+    if (values if isinstance(values, list) else [values]) != ["no-store"]:
+        raise AssertionError(f"Cache-Control is {values!r}")
+
+
 def _with_token(case, secret: str) -> dict[str, str]:
     """The case's headers with the token, unless the case is about a missing Authorization."""
     headers = dict(case.headers or {})
@@ -94,4 +104,5 @@ def test_the_api_keeps_to_its_document(case, app, callers):
             # A request the document allows may still break a rule of the domain (a full
             # allocation, a URN no setting has): refusing it with 422 is right.
             excluded_checks=[positive_data_acceptance],
+            additional_checks=[answers_are_never_cached],
         )

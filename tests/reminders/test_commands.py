@@ -64,3 +64,42 @@ def test_preview_lists_the_coming_days(session, runner):
 
     assert result.exit_code == 0, result.output
     assert "cohort-starting" in result.output and "ada@example.com" in result.output
+
+
+def test_a_run_sends_every_other_message_when_one_has_a_subject_mail_cannot_carry(
+    app, session, runner, smtp_server
+):
+    # Three people due a reminder; a fourth message queued before subjects had to be one
+    # line has a line break in its subject, as the one that stopped every run did.
+    for email in ("ada@example.com", "bob@example.com", "cy@example.com"):
+        cohort = factories.create_cohort(session, starts_on=TODAY + timedelta(days=10))
+        helpers.funded_claim(session, cohort, email=email)
+    session.commit()
+    assert runner.invoke(args=["tracker", "reminders", "run", "--now", NOW]).exit_code == 0
+    session.execute(sa.update(OutboxMessage).values(status="queued"))
+    first = session.scalar(sa.select(sa.func.min(OutboxMessage.id)))
+    session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == first)
+        .values(subject="Starting soon\r\nBcc: everyone@example.com")
+    )
+    session.commit()
+    settings = {
+        "MAIL_BACKEND": "smtp",
+        "SMTP_HOST": smtp_server.host,
+        "SMTP_PORT": smtp_server.port,
+    }
+    before = {key: app.config[key] for key in settings}
+    app.config.update(settings)
+    try:
+        result = runner.invoke(args=["tracker", "reminders", "run", "--now", NOW])
+    finally:
+        app.config.update(before)
+
+    assert result.exit_code == 0, result.output
+    assert "Sent 2 through smtp; to retry later: 0; failed: 1" in result.output
+    session.expire_all()
+    messages = session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [m.status for m in messages] == ["failed", "sent", "sent"]
+    assert "cannot be sent as it is" in messages[0].last_error
+    assert len(smtp_server.received) == 2

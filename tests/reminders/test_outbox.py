@@ -12,7 +12,7 @@ from tracker.models.base import utcnow
 from tracker.reminders import outbox
 from tracker.reminders.audience import Recipient
 from tracker.reminders.backends import OutboxOnlyBackend, PermanentFailure, TemporaryFailure
-from tracker.reminders.defaults import DEFAULT_RULES, NO_PROGRESS, PLACE_OFFERED
+from tracker.reminders.defaults import DEFAULT_RULES, NO_PROGRESS, PLACE_OFFERED, change_rule
 from tracker.reminders.outbox import Due, claim_next, count_by_status, list_messages, queue
 
 
@@ -273,3 +273,21 @@ def test_a_failed_message_can_be_sent_again(session):
     assert report.sent == 1 and (row.status, row.attempts) == ("sent", 1)
     with pytest.raises(DomainError, match="A sent message cannot be sent again"):
         outbox.send_again(session, row)
+
+
+def test_a_subject_is_queued_as_one_line_whatever_its_placeholders_bring(session):
+    values = {"programme": "NPQ\r\nBcc: everyone@example.com", "last_progress_on": "1 May"}
+    recipient = Recipient("ada@example.com", "Ada", "participant")
+
+    queue(session, [Due(DEFAULT_RULES[NO_PROGRESS], recipient, "c:1", "p", values)])
+
+    subject = session.scalar(sa.select(OutboxMessage.subject))
+    assert subject == "No progress recorded on NPQ Bcc: everyone@example.com since 1 May"
+
+
+def test_a_rule_subject_must_be_one_line(session):
+    programme = factories.programme(session, "npq-senco")
+    with pytest.raises(DomainError, match="one line") as refused:
+        change_rule(session, programme, NO_PROGRESS, subject="Hello\r\nBcc: a@example.com")
+
+    assert refused.value.field == "subject"

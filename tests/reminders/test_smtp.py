@@ -188,3 +188,57 @@ def test_a_kept_connection_the_server_closed_is_opened_again(session, smtp_serve
 
     assert send_queued(session, smtp_backend).sent == 1
     assert len(smtp_server.received) == 2
+
+
+def test_a_subject_no_mail_header_can_carry_fails_alone(session, smtp_server, smtp_backend):
+    # A subject saved before subjects had to be one line: the header cannot be written.
+    _queue(session, "ada@example.com", "bob@example.com", "cy@example.com", "di@example.com")
+    [_ada, bob, *_rest] = _rows(session)
+    session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == bob.id)
+        .values(subject="Reminder\r\nBcc: everyone@example.com")
+    )
+    session.commit()
+
+    report = send_queued(session, smtp_backend)
+
+    assert (report.sent, report.failed) == (3, 1)
+    rows = {row.recipient: row for row in _rows(session)}
+    assert rows["bob@example.com"].status == "failed"
+    assert "cannot be sent as it is" in rows["bob@example.com"].last_error
+    assert rows["bob@example.com"].failed_dt is not None
+    assert {e: r.status for e, r in rows.items() if e != "bob@example.com"} == {
+        "ada@example.com": "sent",
+        "cy@example.com": "sent",
+        "di@example.com": "sent",
+    }
+    assert sorted(m["To"] for m in smtp_server.received) == [
+        "ada@example.com",
+        "cy@example.com",
+        "di@example.com",
+    ]
+    assert all(m["Bcc"] is None for m in smtp_server.received)
+
+
+class _BreaksOnOne(SmtpBackend):
+    """The SMTP backend, with a fault no backend foresaw on one recipient's message."""
+
+    def send(self, message):
+        if message.recipient == "bob@example.com":
+            raise RuntimeError("the mail library fell over")
+        return super().send(message)
+
+
+def test_any_error_sending_one_message_is_recorded_and_the_run_goes_on(session, smtp_server):
+    _queue(session, "ada@example.com", "bob@example.com", "cy@example.com")
+    backend = _BreaksOnOne(host=smtp_server.host, port=smtp_server.port, mail_from="r@t.test")
+
+    report = send_queued(session, backend)
+
+    assert (report.sent, report.failed) == (2, 1)
+    rows = {row.recipient: row for row in _rows(session)}
+    assert rows["bob@example.com"].status == "failed"
+    assert rows["bob@example.com"].last_error == "RuntimeError: the mail library fell over"
+    assert rows["bob@example.com"].lease_owner is None
+    assert sorted(m["To"] for m in smtp_server.received) == ["ada@example.com", "cy@example.com"]

@@ -1,6 +1,7 @@
 """The JSON API for training providers and DfE, under /api/v1, described by OpenAPI 3."""
 
 from flask import Flask, request
+from flask_smorest.spec.plugins import integerconverter2paramschema
 from werkzeug.exceptions import HTTPException
 
 API_PREFIX = "/api/v1"
@@ -40,10 +41,13 @@ def init_api(app: Flask) -> None:
     from tracker.api.spec import TrackerApi
     from tracker.api.views import blp
     from tracker.extensions import csrf
+    from tracker.input_guard import IdConverter
 
     for key, value in SETTINGS.items():
         app.config.setdefault(key, value)
     api = TrackerApi(app)
+    # Ids in paths are documented with the bounds the app's <int:...> keeps to.
+    api.register_converter(IdConverter, integerconverter2paramschema)
     api.register_blueprint(blp)
     app.extensions["tracker_api"] = api
     app.add_url_rule(f"{API_PREFIX}/docs", "api_reference", reference_page)

@@ -1,7 +1,5 @@
 """Bearer tokens: who is asking, what they may see, and how often they may ask."""
 
-import hashlib
-
 import sqlalchemy as sa
 from flask import g, request
 from flask_limiter.util import get_remote_address
@@ -15,15 +13,33 @@ from tracker.tokens import API_ROLES, verify_token
 UNAUTHORISED_HEADERS = {"WWW-Authenticate": 'Bearer realm="api"'}
 
 
+_TOKEN_KEY = "tracker.api_token"  # noqa: S105  (a key of the WSGI environ)
+
+
+def _bearer_secret() -> str | None:
+    scheme, _, secret = request.headers.get("Authorization", "").strip().partition(" ")
+    secret = secret.strip()
+    return secret if scheme.lower() == "bearer" and secret else None
+
+
+def _request_token() -> ApiToken | None:
+    """The live token the request carries, looked up once per request (the rate limit asks
+    first, before the API's own check)."""
+    # Kept with this request, not in g: g may outlive one request (an app context pushed
+    # around several, as in tests), and a token found for one must never serve another.
+    if _TOKEN_KEY not in request.environ:
+        secret = _bearer_secret()
+        request.environ[_TOKEN_KEY] = verify_token(db.session, secret) if secret else None
+    return request.environ[_TOKEN_KEY]
+
+
 def authenticate() -> None:
     """Find the token the request carries and act as its user from here on."""
-    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
-    secret = secret.strip()
-    if scheme.lower() != "bearer" or not secret:
+    if _bearer_secret() is None:
         raise ApiProblem(
             401, "Send a bearer token: Authorization: Bearer <token>", headers=UNAUTHORISED_HEADERS
         )
-    token = verify_token(db.session, secret)
+    token = _request_token()
     if token is None:
         raise ApiProblem(401, "The token is unknown or revoked", headers=UNAUTHORISED_HEADERS)
     if token.user.role not in API_ROLES:
@@ -67,8 +83,9 @@ def visible_claims(query: sa.Select) -> sa.Select:
 
 
 def rate_limit_key() -> str:
-    """Count requests per token (a hash of it), or per address when none is sent."""
-    header = request.headers.get("Authorization")
-    if header:
-        return "token:" + hashlib.sha256(header.encode("utf-8")).hexdigest()
+    """Count requests per verified token, however its header is spelt; requests with no
+    token, or one that is unknown or revoked, per address."""
+    token = _request_token()
+    if token is not None:
+        return f"token:{token.id}"
     return "address:" + (get_remote_address() or "unknown")

@@ -17,6 +17,9 @@ from tracker.extensions import db, limiter
 logger = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+# A body of a million unknown keys gets a short answer: the first few faults, each cut short.
+MAX_ERRORS = 20
+MAX_ERROR_TEXT = 200
 
 
 class FieldErrorSchema(ma.Schema):
@@ -66,10 +69,22 @@ def problem(
     if detail:
         body["detail"] = detail
     if errors:
-        body["errors"] = errors
+        body["errors"] = [
+            {key: _shorten(str(value)) for key, value in error.items()}
+            for error in errors[:MAX_ERRORS]
+        ]
+        if len(errors) > MAX_ERRORS:
+            body["detail"] = (
+                f"{detail or HTTPStatus(status).phrase} ({len(errors)} faults; "
+                f"the first {MAX_ERRORS} are listed)"
+            )
     return current_app.response_class(
         json.dumps(body), status=status, mimetype=PROBLEM_JSON, headers=headers or {}
     )
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= MAX_ERROR_TEXT else text[: MAX_ERROR_TEXT - 1] + "…"
 
 
 def _field_errors(messages, prefix: str = ""):
@@ -130,6 +145,14 @@ def handle_integrity_error(exc: sa.exc.IntegrityError):
     return problem(409, "The request conflicts with a change made at the same time: send it again")
 
 
+def handle_unstorable(exc: sa.exc.DataError):
+    db.session.rollback()
+    logger.warning(
+        "The database refused a value in %s %s: %s", request.method, request.path, exc.orig
+    )
+    return problem(400, "A value sent cannot be stored: check it and try again")
+
+
 def handle_unexpected(exc: Exception):
     db.session.rollback()
     logger.exception("Unexpected error answering %s %s", request.method, request.path)
@@ -141,4 +164,5 @@ def register_handlers(blueprint) -> None:
     blueprint.register_error_handler(ApiProblem, handle_api_problem)
     blueprint.register_error_handler(DomainError, handle_domain_error)
     blueprint.register_error_handler(sa.exc.IntegrityError, handle_integrity_error)
+    blueprint.register_error_handler(sa.exc.DataError, handle_unstorable)
     blueprint.register_error_handler(Exception, handle_unexpected)

@@ -155,7 +155,9 @@ class ResumptionSchema(ma.Schema):
 
 class LinksSchema(ma.Schema):
     next = fields.String(
-        required=True, allow_none=True, metadata={"description": "The next page, if any"}
+        required=True,
+        allow_none=True,
+        metadata={"description": "The next page, if any: its path on this service, with query"},
     )
 
 

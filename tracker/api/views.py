@@ -168,9 +168,8 @@ def _page(query: sa.Select, args: dict, present) -> dict:
     rows = db.session.scalars(query.limit(page_size).offset((page - 1) * page_size)).all()
     next_link = None
     if page * page_size < total:
-        next_link = url_for(
-            request.endpoint, **{**request.args.to_dict(), "page": page + 1}, _external=True
-        )
+        # A path, not a whole address: one built from the Host header could point anywhere.
+        next_link = url_for(request.endpoint, **{**request.args.to_dict(), "page": page + 1})
     return {
         "data": present(rows),
         "links": {"next": next_link},

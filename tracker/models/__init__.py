@@ -26,6 +26,7 @@ from tracker.models.programme import Milestone, Programme, ProgrammeTarget, Regi
 from tracker.models.reference import LocalAuthority, Region
 from tracker.models.reminder import OutboxMessage, OutboxStatus, ReminderRule
 from tracker.models.user import Role, User
+from tracker.models.user_session import UserSession
 
 __all__ = [
     "COUNT_TABLES",
@@ -61,5 +62,6 @@ __all__ = [
     "SettingClaimCount",
     "SettingKind",
     "User",
+    "UserSession",
     "WeeklyClaimCount",
 ]

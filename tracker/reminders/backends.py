@@ -124,7 +124,12 @@ class SmtpBackend:
         return email
 
     def send(self, message: OutboxMessage) -> str:
-        email = self._email(message)
+        try:
+            email = self._email(message)
+            # Rendered now, so that a header the message cannot carry fails it here, alone.
+            email.as_bytes()
+        except (ValueError, TypeError) as exc:
+            raise PermanentFailure(f"The message cannot be sent as it is: {exc}") from exc
         try:
             self._connection().send_message(email)
         except smtplib.SMTPRecipientsRefused as exc:

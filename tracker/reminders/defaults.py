@@ -307,6 +307,9 @@ def change_rule(
             changes[name] = changes[name].strip()
             if not changes[name]:
                 raise DomainError(f"Enter the {name} of the reminder", field=name)
+            if name == "subject" and any(ord(c) < 32 or ord(c) == 127 for c in changes[name]):
+                # A subject is a mail header: a line break in it would stop the message.
+                raise DomainError("The subject must be one line", field=name)
             try:
                 string.Template(changes[name]).substitute(_AnyPlaceholder())
             except ValueError:

@@ -125,7 +125,8 @@ def queue(session: Session, dues: Iterable[Due], *, now: datetime | None = None)
             "programme_id": due.programme_id,
             "participant_id": due.recipient.participant_id,
             "is_essential": due.rule.is_essential,
-            "subject": due.subject[:300],
+            # One line: a mail header cannot hold a line break a placeholder's value brought.
+            "subject": " ".join(due.subject.split())[:300],
             "body": due.body,
             "personalisation": due.personalisation,
             "notify_template_id": due.rule.notify_template_id,
@@ -329,6 +330,13 @@ def _has_opted_out(session: Session, message: OutboxMessage) -> bool:
     return opted_out is not None
 
 
+def _close_quietly(backend: MailBackend) -> None:
+    try:
+        backend.close()
+    except Exception:
+        logger.warning("Could not close the %s mail backend", backend.name, exc_info=True)
+
+
 def send_one(
     session: Session,
     backend: MailBackend,
@@ -369,6 +377,17 @@ def send_one(
         values = {"status": OutboxStatus.FAILED, "failed_dt": utcnow(), "last_error": str(exc)}
         counter = "failed"
         logger.warning("Reminder %s refused for good: %s", message.id, exc)
+    except Exception as exc:
+        # Whatever else went wrong is this message's failure, recorded against it: the run
+        # goes on to the next message. The backend starts afresh, in case it was left broken.
+        logger.exception("Reminder %s failed unexpectedly", message.id)
+        _close_quietly(backend)
+        values = {
+            "status": OutboxStatus.FAILED,
+            "failed_dt": utcnow(),
+            "last_error": f"{type(exc).__name__}: {exc}"[:1000],
+        }
+        counter = "failed"
     else:
         values = {
             "status": OutboxStatus.SENT,

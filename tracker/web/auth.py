@@ -18,9 +18,12 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from tracker.accounts import (
+    SESSION_ID_KEY,
     authenticate,
+    end_session,
     record_sign_in,
     set_password,
+    start_session,
     user_for_set_password_token,
 )
 from tracker.audit import acting_as, reset_actor, set_actor
@@ -63,9 +66,23 @@ def _sign_in_failed(response) -> bool:
     return g.get("sign_in_failed", False)
 
 
+MAX_NEXT_LENGTH = 2000
+
+
 def _safe_next(target: str | None) -> str | None:
-    """Accept only a path on this site as the page to go back to after signing in."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Accept only a path on this site as the page to go back to after signing in.
+
+    No control characters (a CR or LF would split the Location header), no backslash
+    (browsers read it as a slash), no scheme or host, and nothing absurdly long.
+    """
+    if (
+        not target
+        or len(target) > MAX_NEXT_LENGTH
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(c) < 32 or ord(c) == 127 for c in target)
+    ):
         return None
     parts = urlsplit(target)
     return None if parts.scheme or parts.netloc else target
@@ -101,33 +118,36 @@ def sign_in():
         return redirect(home_url(current_user.role))
     form = SignInForm()
     if form.validate_on_submit():
-        try:
-            user = authenticate(db.session, email=form.email.data, password=form.password.data)
-        except DomainError as error:
+        # One answer for a wrong email, a wrong password and a deactivated account alike.
+        user = authenticate(db.session, email=form.email.data, password=form.password.data)
+        if user is None:
             db.session.rollback()
-            show_domain_error(form, error, default_field="email")
+            g.sign_in_failed = True
+            logger.info("Failed sign-in from %s", get_remote_address())
+            form.email.errors.append("Enter a correct email address and password")
         else:
-            if user is None:
-                db.session.rollback()
-                g.sign_in_failed = True
-                logger.info("Failed sign-in from %s", get_remote_address())
-                form.email.errors.append("Enter a correct email address and password")
-            else:
-                with acting_as(user):
-                    record_sign_in(db.session, user, form.password.data)
-                db.session.commit()
-                _forget_failures_for_account()
-                next_page = _safe_next(request.args.get("next"))
-                # A new session for the signed-in person: nothing from before carries over.
-                session.clear()
-                login_user(user)
-                session.permanent = True
-                return redirect(next_page or home_url(user.role))
+            with acting_as(user):
+                record_sign_in(db.session, user, form.password.data)
+            session_id = start_session(
+                db.session, user, lifetime=current_app.config["SESSION_ABSOLUTE_LIFETIME"]
+            )
+            db.session.commit()
+            _forget_failures_for_account()
+            next_page = _safe_next(request.args.get("next"))
+            # A new session for the signed-in person: nothing from before carries over.
+            session.clear()
+            login_user(user)
+            session[SESSION_ID_KEY] = session_id
+            session.permanent = True
+            return redirect(next_page or home_url(user.role))
     return render_template("auth/sign_in.html", form=form)
 
 
 @bp.post("/sign-out")
 def sign_out():
+    # Ended on the server too: a copy of the cookie signs no one in afterwards.
+    end_session(db.session, session.get(SESSION_ID_KEY))
+    db.session.commit()
     logout_user()
     session.clear()
     flash("You have signed out", "success")

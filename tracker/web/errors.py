@@ -40,7 +40,12 @@ def http_error(error: HTTPException):
     code = error.code or 500
     if code < 400:
         return error
-    context: dict = {"error": error, "csrf_failed": isinstance(error, CSRFError)}
+    context: dict = {
+        "error": error,
+        "csrf_failed": isinstance(error, CSRFError),
+        # What was wrong with the request, where it was written for the person who sent it.
+        "reason": error.description if getattr(error, "tell_the_user", False) else None,
+    }
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
     if code >= 500:
         # The request may have died inside a transaction, or the database may be down: show

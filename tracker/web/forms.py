@@ -10,9 +10,13 @@ from govuk_frontend_wtf.wtforms_widgets import (
 from wtforms import PasswordField, RadioField, StringField, SubmitField
 from wtforms.validators import EqualTo, InputRequired, Length
 
-from tracker.accounts import MIN_PASSWORD_LENGTH
 from tracker.errors import DomainError
+from tracker.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from tracker.web.fields import PlainText
 from tracker.web.layout import ROLE_LABELS
+
+# The longest email address SMTP allows (RFC 5321), and the accounts' column.
+MAX_EMAIL_LENGTH = 254
 
 
 def show_domain_error(form: FlaskForm, error: DomainError, *, default_field: str) -> None:
@@ -25,7 +29,11 @@ class SignInForm(FlaskForm):
     email = StringField(
         "Email address",
         widget=GovTextInput(),
-        validators=[InputRequired("Enter your email address")],
+        validators=[
+            InputRequired("Enter your email address"),
+            Length(max=MAX_EMAIL_LENGTH, message="Enter a correct email address and password"),
+            PlainText("Enter a correct email address and password"),
+        ],
     )
     password = PasswordField(
         "Password",
@@ -39,12 +47,19 @@ class SetPasswordForm(FlaskForm):
     password = PasswordField(
         "Create a password",
         widget=GovPasswordInput(),
-        description=f"Your password must be {MIN_PASSWORD_LENGTH} characters or more.",
+        description=(
+            f"Your password must be {MIN_PASSWORD_LENGTH} characters or more, and not one that"
+            " is easy to guess. Three random words make a good password."
+        ),
         validators=[
             InputRequired("Enter a password"),
             Length(
                 min=MIN_PASSWORD_LENGTH,
                 message=f"Your password must be {MIN_PASSWORD_LENGTH} characters or more",
+            ),
+            Length(
+                max=MAX_PASSWORD_LENGTH,
+                message=f"Your password must be {MAX_PASSWORD_LENGTH} characters or fewer",
             ),
         ],
     )
@@ -66,13 +81,21 @@ class CreateAccountForm(FlaskForm):
         validators=[
             InputRequired("Enter the person's full name"),
             Length(max=200, message="Full name must be 200 characters or fewer"),
+            PlainText("Full name must not contain special characters"),
         ],
     )
     email = StringField(
         "Email address",
         widget=GovTextInput(),
         description="The person's work email address. They will sign in with it.",
-        validators=[InputRequired("Enter an email address")],
+        validators=[
+            InputRequired("Enter an email address"),
+            Length(
+                max=MAX_EMAIL_LENGTH,
+                message=f"Email address must be {MAX_EMAIL_LENGTH} characters or fewer",
+            ),
+            PlainText("Enter an email address in the correct format, like name@example.com"),
+        ],
     )
     role = RadioField(
         "What will they do in the service?",
@@ -89,6 +112,10 @@ class CreateAccountForm(FlaskForm):
             "The provider's UKPRN, the setting's or school's URN, or the local authority's"
             " 3-digit code. Leave this empty for DfE staff."
         ),
+        validators=[
+            Length(max=20, message="Organisation code must be 20 characters or fewer"),
+            PlainText("Organisation code must not contain special characters"),
+        ],
     )
     submit = SubmitField("Create account", widget=GovSubmitInput())
 

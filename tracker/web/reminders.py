@@ -22,7 +22,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from tracker.errors import DomainError
 from tracker.extensions import db
@@ -34,7 +34,7 @@ from tracker.reminders.rules import preview_due
 from tracker.reminders.time import london_date
 from tracker.reminders.tokens import opt_out, participant_from_token
 from tracker.web.access import require_role
-from tracker.web.fields import paginate
+from tracker.web.fields import PlainText, paginate
 from tracker.web.forms import show_domain_error
 
 bp = Blueprint("reminders", __name__, url_prefix="/dfe/reminders")
@@ -128,6 +128,15 @@ def stop(token: str):
     )
 
 
+class SingleLine(PlainText):
+    """Refuse every control character, line breaks included: a mail header is one line."""
+
+    def __call__(self, form, field) -> None:
+        value = field.data or ""
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValidationError(self.message)
+
+
 class RuleForm(FlaskForm):
     days = IntegerField(
         "Days",
@@ -143,13 +152,21 @@ class RuleForm(FlaskForm):
     )
     subject = StringField(
         "Subject",
-        validators=[InputRequired(message="Enter the subject"), Length(max=200)],
+        validators=[
+            InputRequired(message="Enter the subject"),
+            Length(max=200, message="The subject must be 200 characters or fewer"),
+            SingleLine("The subject must be one line, without special characters"),
+        ],
         widget=GovTextInput(),
     )
     body = TextAreaField(
         "Wording",
         description="Placeholders such as ${recipient_name} are filled in when it is sent.",
-        validators=[InputRequired(message="Enter the wording"), Length(max=5000)],
+        validators=[
+            InputRequired(message="Enter the wording"),
+            Length(max=5000, message="The wording must be 5,000 characters or fewer"),
+            PlainText("The wording must not contain special characters"),
+        ],
         widget=GovTextArea(),
     )
     is_enabled = RadioField(

@@ -2,7 +2,9 @@
 
 import secrets
 
-from flask import Blueprint, current_app, g, session
+from flask import Blueprint, current_app, g, request, session
+
+from tracker.api import API_PREFIX
 
 bp = Blueprint("security", __name__)
 
@@ -31,7 +33,7 @@ def content_security_policy(nonce: str) -> str:
             "font-src 'self'",
             "connect-src 'self'",
             "object-src 'none'",
-            "base-uri 'self'",
+            "base-uri 'none'",
             "form-action 'self'",
             "frame-ancestors 'none'",
         ]
@@ -51,10 +53,13 @@ def set_security_headers(response):
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     if current_app.config.get("SESSION_COOKIE_SECURE"):
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        response.headers.setdefault(
+            "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+        )
     # Pages seen when signed in show people's records: keep them out of shared caches and the
     # browser's back-button history after signing out. The session is read, not the user, so
     # that this works even when the database does not.
-    if "_user_id" in session:
+    if "_user_id" in session or request.path.startswith(API_PREFIX + "/"):
+        # The API's answers too: each is for one token's eyes.
         response.headers["Cache-Control"] = "no-store"
     return response
