@@ -71,3 +71,13 @@ def test_a_cohort_with_funded_claims_cannot_be_cancelled(session):
 
     places.withdraw(session, made, reason="Cohort not running")
     assert _edit(session, cohort, status=CohortStatus.CANCELLED).status == CohortStatus.CANCELLED
+
+
+def test_a_cohort_cannot_be_renamed_to_another_of_the_providers_names(session):
+    cohort = factories.create_cohort(session, name="Spring")
+    factories.create_cohort(session, prog=cohort.programme, provider=cohort.provider, name="Autumn")
+
+    with pytest.raises(DomainError, match="already have a cohort called Autumn") as error:
+        _edit(session, cohort, name="Autumn")
+    assert error.value.field == "name"
+    assert _edit(session, cohort, name="Spring").name == "Spring"

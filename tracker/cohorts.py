@@ -66,15 +66,7 @@ def create_cohort(
     name = _check(
         name, starts_on, ends_on, places, _allocation_places(session, provider, programme)
     )
-    taken = session.scalar(
-        sa.select(Cohort.id).where(
-            Cohort.provider_id == provider.id,
-            Cohort.programme_id == programme.id,
-            Cohort.name == name,
-        )
-    )
-    if taken is not None:
-        raise DomainError(f"You already have a cohort called {name}", field="name")
+    _check_name_free(session, provider.id, programme.id, name)
     cohort = Cohort(
         provider=provider,
         programme=programme,
@@ -88,6 +80,21 @@ def create_cohort(
     session.flush()
     logger.info("Cohort %s created for %s on %s", cohort.id, provider.ukprn, programme.code)
     return cohort
+
+
+def _check_name_free(
+    session: Session, provider_id: int, programme_id: int, name: str, cohort_id: int | None = None
+) -> None:
+    taken = session.scalar(
+        sa.select(Cohort.id).where(
+            Cohort.provider_id == provider_id,
+            Cohort.programme_id == programme_id,
+            Cohort.name == name,
+            Cohort.id != (cohort_id or 0),
+        )
+    )
+    if taken is not None:
+        raise DomainError(f"You already have a cohort called {name}", field="name")
 
 
 RELEASED_REASONS = {
@@ -132,6 +139,7 @@ def update_cohort(
         places,
         _allocation_places(session, cohort.provider, cohort.programme),
     )
+    _check_name_free(session, cohort.provider_id, cohort.programme_id, name, cohort.id)
     counted = figures.by_cohort(session, cohort_ids=[cohort.id]).get(cohort.id, figures.Figures())
     funded = counted.funded
     if places < funded:
