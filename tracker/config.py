@@ -56,6 +56,9 @@ class Config:
     CACHE_TYPE = "RedisCache" if CACHE_REDIS_URL else "SimpleCache"
     CACHE_KEY_PREFIX = "tracker-figures:"
     CACHE_DEFAULT_TIMEOUT = int(os.environ.get("CACHE_DEFAULT_TIMEOUT", "60"))
+    # While claims keep coming, the dashboards' figures are worked out again at most this
+    # often (seconds; each page says when its figures were worked out). 0: after every change.
+    FIGURES_MAX_AGE_SECONDS = int(os.environ.get("FIGURES_MAX_AGE_SECONDS", "10"))
 
     # The service's public address, for links in emails (sent with no request to go by).
     SERVICE_URL = os.environ.get("SERVICE_URL", "http://127.0.0.1:5000")
@@ -91,6 +94,7 @@ class TestConfig(DevelopmentConfig):
     # (tests/web/test_figure_cache.py puts a cache in place to test keeping).
     CACHE_TYPE = "NullCache"
     CACHE_NO_NULL_WARNING = True
+    FIGURES_MAX_AGE_SECONDS = 0
 
 
 class ProductionConfig(Config):

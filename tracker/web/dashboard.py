@@ -1,7 +1,7 @@
 """Uptake dashboards: national for DfE, local for DfE and the local authority, with exports."""
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
@@ -18,6 +18,7 @@ from tracker import exports, uptake
 from tracker.extensions import db
 from tracker.figures import DEFINITIONS, PLACES_LEFT
 from tracker.models import LocalAuthority, Programme, Role
+from tracker.reminders.time import LONDON
 from tracker.web import figure_cache
 from tracker.web.access import require_role
 from tracker.web.dashboard_tables import SHOWN, Dashboard, local_dashboard, national_dashboard
@@ -140,11 +141,12 @@ def _main(template: str, form: FilterForm, build: Callable[[date], Dashboard], *
     """
     today = uptake.london_today()
 
-    def render(dashboard: Dashboard | None = None) -> str:
+    def render(dashboard: Dashboard | None = None, worked_out_at: datetime | None = None) -> str:
         return render_template(
             template,
             form=form,
             dashboard=dashboard,
+            worked_out_at=worked_out_at,
             percent=_percent,
             definitions=DEFINITIONS,
             places_left_label=PLACES_LEFT[0],
@@ -157,7 +159,7 @@ def _main(template: str, form: FilterForm, build: Callable[[date], Dashboard], *
     filters = tuple(sorted(request.args.items(multi=True)))
     return figure_cache.kept_part(
         (template, current_user.role.value, filters, today.isoformat(), *key),
-        lambda: render(build(today)),
+        lambda now: render(build(today), datetime.fromtimestamp(now, LONDON)),
     )
 
 
