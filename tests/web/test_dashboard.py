@@ -17,7 +17,7 @@ from tests.web.conftest import PASSWORD, create_account
 from tracker import places, progress
 from tracker.extensions import db
 from tracker.figures import DEFINITIONS
-from tracker.models import Claim, ClaimStatus, CohortStatus, Role, SettingKind
+from tracker.models import Claim, ClaimStatus, CohortStatus, LocalAuthority, Role, SettingKind
 
 TODAY = date.today()  # noqa: DTZ011
 _people = iter(range(1, 1_000_000))
@@ -331,6 +331,36 @@ def test_exports_cannot_carry_a_formula(dfe_client, session):
         as_text=True
     )
     assert "=HYPERLINK" not in body.replace("'=HYPERLINK", "")
+
+
+def test_local_authorities_are_shown_a_page_at_a_time_and_downloaded_whole(dfe_client, session):
+    build(session, per_cohort=2)
+    session.commit()
+
+    def names(html):
+        table = html.select_one("[data-table=local-authorities]")
+        return [text(th) for th in table.select("tbody th")]
+
+    first = page(dfe_client.get("/dashboard"))
+    every = sa.func.count()
+    total = session.scalar(sa.select(every).select_from(LocalAuthority))
+    assert total > 25
+    assert len(names(first)) == 25
+    assert text(first.select_one("[data-rows-shown]")) == (
+        f"Showing local authorities 1 to 25 of {total}; the downloads hold them all."
+    )
+    next_link = first.select_one("#local-authorities .govuk-pagination__next a")["href"]
+    assert next_link == "/dashboard?page=2#local-authorities"
+
+    second = page(dfe_client.get("/dashboard?page=2"))
+    assert len(names(second)) == 25 and not set(names(second)) & set(names(first))
+    last = -(-total // 25)
+    assert dfe_client.get(f"/dashboard?page={last}").status_code == 200
+    assert dfe_client.get(f"/dashboard?page={last + 1}").status_code == 404
+    assert dfe_client.get("/dashboard?page=two").status_code == 404
+
+    body = dfe_client.get("/dashboard/export/local-authorities.csv").get_data(as_text=True)
+    assert len(list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))) == total + 1
 
 
 def test_an_unknown_table_or_format_is_not_found(dfe_client):

@@ -1,5 +1,6 @@
 """Uptake dashboards: national for DfE, local for DfE and the local authority, with exports."""
 
+import dataclasses
 from collections.abc import Callable
 from datetime import date, datetime
 
@@ -22,7 +23,7 @@ from tracker.reminders.time import LONDON
 from tracker.web import figure_cache
 from tracker.web.access import require_role
 from tracker.web.dashboard_tables import SHOWN, Dashboard, local_dashboard, national_dashboard
-from tracker.web.fields import GovDateField
+from tracker.web.fields import GovDateField, ListPage, page_of
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 bp.before_request(require_role(Role.DFE, Role.LOCAL_AUTHORITY))
@@ -151,6 +152,7 @@ def _main(template: str, form: FilterForm, build: Callable[[date], Dashboard], *
             definitions=DEFINITIONS,
             places_left_label=PLACES_LEFT[0],
             shown=SHOWN,
+            table_page=_table_page,
             **context,
         )
 
@@ -161,6 +163,16 @@ def _main(template: str, form: FilterForm, build: Callable[[date], Dashboard], *
         (template, current_user.role.value, filters, today.isoformat(), *key),
         lambda now: render(build(today), datetime.fromtimestamp(now, LONDON)),
     )
+
+
+# Long breakdowns (local authorities) are shown this many rows to a page; downloads hold all.
+ROWS_PER_PAGE = 25
+
+
+def _table_page(table: exports.Table) -> tuple[exports.Table, ListPage]:
+    """The rows of ``table`` on the page asked for (?page=), and that page to link from."""
+    page = page_of(table.rows, per_page=ROWS_PER_PAGE)
+    return dataclasses.replace(table, rows=page.items), page
 
 
 def _percent(value: float | None) -> str:

@@ -1,5 +1,6 @@
 """Form fields and helpers the audiences' pages share: GOV.UK dates, bounded numbers, pages."""
 
+from dataclasses import dataclass
 from datetime import date
 
 from flask import abort, request
@@ -102,15 +103,78 @@ class PlacesField(IntegerField):
         self.data = int(raw)
 
 
-def paginate(query, *, per_page: int):
-    """One page of a query's results, the page number taken from ?page=; 404 if there is none."""
+def _page_number() -> int:
     raw = request.args.get("page", "1")
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or not 1 <= int(raw) <= MAX_PAGE:
         abort(404)
-    page = db.paginate(query, page=int(raw), per_page=per_page, error_out=False)
+    return int(raw)
+
+
+def paginate(query, *, per_page: int):
+    """One page of a query's results, the page number taken from ?page=; 404 if there is none."""
+    page = db.paginate(query, page=_page_number(), per_page=per_page, error_out=False)
     if page.page > 1 and not page.items:
         abort(404)
     return page
+
+
+@dataclass
+class ListPage:
+    """One page of a list already in hand, with what ``layout.pagination_params`` reads."""
+
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.items else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.items) - 1 if self.items else 0
+
+    def iter_pages(self, *, left_edge=1, left_current=1, right_current=2, right_edge=1):
+        """Page numbers to link, None where some are left out (as Flask-SQLAlchemy's)."""
+        shown = set(range(1, min(left_edge, self.pages) + 1))
+        shown |= set(range(max(1, self.page - left_current), self.page + right_current))
+        shown |= set(range(max(1, self.pages - right_edge + 1), self.pages + 1))
+        previous = 0
+        for number in sorted(n for n in shown if 1 <= n <= self.pages):
+            if number - previous > 1:
+                yield None
+            yield number
+            previous = number
+
+
+def page_of(items: list, *, per_page: int) -> ListPage:
+    """One page of ``items``, the page number taken from ?page=; 404 if there is none."""
+    number = _page_number()
+    start = (number - 1) * per_page
+    if number > 1 and start >= len(items):
+        abort(404)
+    return ListPage(items[start : start + per_page], number, per_page, len(items))
 
 
 def long_date(day: date | None) -> str:

@@ -122,8 +122,9 @@ def service_navigation_part(macro, signed_in: bool):
 
 
 @bp.app_template_global()
-def pagination_params(page, endpoint: str) -> dict:
-    """Link a Flask-SQLAlchemy page of results to its neighbours, for govukPagination."""
+def pagination_params(page, endpoint: str, anchor: str | None = None) -> dict:
+    """Link a page of results to its neighbours, for govukPagination (``anchor``: where on
+    the page the list starts)."""
     # Every value of every argument: a date filter sends its day, month and year boxes
     # under one name.
     args = request.args.to_dict(flat=False)
@@ -131,7 +132,7 @@ def pagination_params(page, endpoint: str) -> dict:
 
     def href(number: int) -> str:
         # The page's own view arguments too (a cohort's id), then its filters.
-        return url_for(endpoint, **(request.view_args or {}), **args, page=number)
+        return url_for(endpoint, **(request.view_args or {}), **args, page=number, _anchor=anchor)
 
     items = [
         {"number": n, "href": href(n), "current": n == page.page} if n else {"ellipsis": True}
