@@ -135,3 +135,19 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing():
+    """Argon2id at its least cost in tests: the service's cost is there for attackers.
+
+    A hash records its own cost, so one made here verifies anywhere, and the service's
+    own cost is tested in tests/test_accounts.py.
+    """
+    from argon2 import PasswordHasher
+
+    from tracker import accounts
+
+    accounts._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    yield
+    accounts._hasher = accounts.PASSWORD_HASHER

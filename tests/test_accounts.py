@@ -136,3 +136,12 @@ def test_organisation_name_says_which_organisation_and_its_code(session):
 
     assert organisation_name(user) == f"{provider.name} (UKPRN 10000042)"
     assert organisation_name(dfe) == "Department for Education"
+
+
+def test_the_service_hashes_passwords_with_argon2id_above_owasps_minimum():
+    from argon2 import Type
+
+    from tracker.accounts import PASSWORD_HASHER
+
+    assert PASSWORD_HASHER.type is Type.ID
+    assert PASSWORD_HASHER.memory_cost >= 19 * 1024 and PASSWORD_HASHER.time_cost >= 2

@@ -15,7 +15,7 @@ from tests import factories
 from tracker import places
 from tracker.errors import DomainError
 from tracker.extensions import db
-from tracker.models import Allocation, Claim, ClaimStatus, Cohort, Setting
+from tracker.models import Allocation, Claim, ClaimStatus, Cohort, Region, RegionQuota, Setting
 
 CLAIMS = 200
 
@@ -174,7 +174,8 @@ def _held(cohort_id=None, provider_id=None) -> int:
 
 
 def _shrink(kind: str, cohort_id: int, provider_id: int) -> str:
-    """Cut the cohort's places, or the provider's allocation, to the places held now."""
+    """Cut the cohort's places, the provider's allocation or the programme's region quota to
+    the places held now."""
     from tracker.cohorts import update_cohort
     from tracker.programmes import set_allocation
 
@@ -194,6 +195,19 @@ def _shrink(kind: str, cohort_id: int, provider_id: int) -> str:
             places=held,
             status=cohort.status,
         )
+        return "done"
+    if kind == "quota":
+        from tracker.programmes import quota_places_held, set_region_quota
+
+        quota = db.session.scalar(
+            sa.select(RegionQuota).where(RegionQuota.programme_id == cohort.programme_id)
+        )
+        held = quota_places_held(db.session, quota)
+        if held == 0:
+            return "nothing yet"
+        if held >= quota.places:
+            return "skipped"
+        set_region_quota(db.session, quota, places=held)
         return "done"
     held = _held(provider_id=provider_id)
     allocation = db.session.scalar(
@@ -316,3 +330,21 @@ def test_claims_racing_an_allocation_cut_never_exceed_it(app, session):
     )
     assert _funded_by(Cohort.provider_id)[provider.id] <= allocation
     assert any(kind == "allocation" and a != "nothing yet" for _, kind, a in answers)
+
+
+def test_claims_racing_a_region_quota_cut_never_exceed_it(app, session):
+    cohort = factories.create_cohort(session, places=100)
+    london = session.scalar(sa.select(Region).where(Region.name == "London"))
+    quota = RegionQuota(programme=cohort.programme, name="London", places=80, regions=[london])
+    session.add(quota)
+    settings = [factories.create_setting(session, la_code="202") for _ in range(90)]
+    jobs = [("claim", i, cohort.id, None, s.id) for i, s in enumerate(settings)]
+    jobs[1::10] = [("quota", 1000 + i, cohort.id, None, None) for i in range(9)]
+
+    answers = _race_changes(app, jobs)
+
+    assert _unexpected(answers) == []
+    session.refresh(quota)
+    # Every setting is in London, under the quota.
+    assert _funded_by(Claim.cohort_id)[cohort.id] <= quota.places
+    assert any(kind == "quota" and a != "nothing yet" for _, kind, a in answers)

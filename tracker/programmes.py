@@ -1,4 +1,5 @@
-"""DfE's levers on a programme: its target over time and the places allocated to providers."""
+"""DfE's levers on a programme: its target over time, the places allocated to providers and
+the places its region quotas allow. Each is a ledger operation, under the programme's lock."""
 
 import logging
 from datetime import date
@@ -8,8 +9,14 @@ from sqlalchemy.orm import Session
 
 from tracker import figures
 from tracker.errors import DomainError
-from tracker.models import Allocation, Programme, ProgrammeTarget, Provider, User
-from tracker.places import current_target, fund_waiting_claims, lock_programme, retrying
+from tracker.models import Allocation, Programme, ProgrammeTarget, Provider, RegionQuota, User
+from tracker.places import (
+    Capacity,
+    current_target,
+    fund_waiting_claims,
+    lock_programme,
+    retrying,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -87,3 +94,42 @@ def set_allocation(
     logger.info("Allocation of %s on %s set to %d", provider.ukprn, programme.code, places)
     fund_waiting_claims(session, programme)
     return allocation
+
+
+def quota_places_held(session: Session, quota: RegionQuota) -> int:
+    """The most funded places held under ``quota`` now: over the programme, or in the fullest
+    cohort for a quota per cohort (read under the programme's lock by ``set_region_quota``)."""
+    capacity = Capacity.load(session, quota.programme)
+    held = [used for (quota_id, _), used in capacity.quota_used.items() if quota_id == quota.id]
+    return max(held, default=0)
+
+
+@retrying
+def set_region_quota(
+    session: Session, quota: RegionQuota, *, places: int, by: User | None = None
+) -> RegionQuota:
+    """Change the places a region quota allows: never below the places its regions' claims
+    hold now (counted under the lock); waiting claims that now fit are funded at once."""
+    if places < 0:
+        raise DomainError("Enter a number of places of 0 or more", field="places")
+    lock_programme(session, quota.programme_id)
+    held = quota_places_held(session, quota)
+    if places < held:
+        where = "one cohort" if quota.per_cohort else quota.programme.name
+        raise DomainError(
+            f"Claims in {quota.name} hold {held:,} funded place{'' if held == 1 else 's'}"
+            f" on {where}:"
+            f" enter {held:,} or more",
+            field="places",
+        )
+    quota.places = places
+    session.flush()
+    logger.info(
+        "Region quota %s on %s set to %d%s",
+        quota.name,
+        quota.programme.code,
+        places,
+        f" by account {by.id}" if by is not None else "",
+    )
+    fund_waiting_claims(session, quota.programme)
+    return quota

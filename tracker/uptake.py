@@ -13,7 +13,7 @@ allocations, cohort places) are counted as they stand now, whatever the dates.
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -32,17 +32,13 @@ from tracker.models import (
     SettingClaimCount,
     SettingKind,
 )
-from tracker.places import target_in_force
+from tracker.places import london_today, target_in_force
 
 __all__ = ["LONDON", "Figures", "Scope", "week_of"]
 
 # The current rate is the mean of places funded per week over this many recent weeks.
 RATE_WEEKS = 8
 NOT_KNOWN = "Not known"
-
-
-def london_today() -> date:
-    return datetime.now(UTC).astimezone(LONDON).date()
 
 
 def _area_figures(session: Session, scope: Scope) -> dict[tuple, Figures]:

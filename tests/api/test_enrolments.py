@@ -1,8 +1,12 @@
 from datetime import UTC, date, datetime, timedelta
 
 from tests import factories
+from tracker.places import london_today
 
-TODAY = date.today()  # noqa: DTZ011
+
+def today() -> date:
+    """Today in London, asked for when used (a run may cross midnight)."""
+    return london_today()
 
 
 def claim_body(n: int, **changes):
@@ -17,7 +21,7 @@ def make_cohort(session, caller, *, places=10, started=True):
         prog=factories.programme(session, "npq-senco"),
         provider=caller.provider,
         places=places,
-        starts_on=TODAY - timedelta(days=30) if started else None,
+        starts_on=today() - timedelta(days=30) if started else None,
     )
     session.commit()
     return cohort
@@ -83,17 +87,17 @@ def test_declarations_in_order_move_the_enrolment_through_training(
 
     started = client.post(
         url,
-        json={"milestone": "started", "declared_on": TODAY.isoformat()},
+        json={"milestone": "started", "declared_on": today().isoformat()},
         headers=provider.headers,
     )
     again = client.post(
         url,
-        json={"milestone": "started", "declared_on": TODAY.isoformat()},
+        json={"milestone": "started", "declared_on": today().isoformat()},
         headers=provider.headers,
     )
     skipped = client.post(
         url,
-        json={"milestone": "completed", "declared_on": TODAY.isoformat()},
+        json={"milestone": "completed", "declared_on": today().isoformat()},
         headers=provider.headers,
     )
 
@@ -139,7 +143,7 @@ def test_enrolments_changed_since_a_time_include_declarations(client, session, p
     mark = datetime.now(UTC)
     client.post(
         f"/api/v1/enrolments/{ids[1]}/declarations",
-        json={"milestone": "started", "declared_on": TODAY.isoformat()},
+        json={"milestone": "started", "declared_on": today().isoformat()},
         headers=provider.headers,
     )
 

@@ -19,8 +19,12 @@ from tests.api.conftest import make_caller
 from tests.conftest import _config_dict
 from tracker import create_app
 from tracker.models import Role, SettingKind
+from tracker.places import london_today
 
-TODAY = date.today()  # noqa: DTZ011
+
+def today() -> date:
+    """Today in London, asked for when used (a run may cross midnight)."""
+    return london_today()
 
 
 def _document() -> dict:
@@ -48,7 +52,7 @@ def callers(app, session):
         prog=factories.programme(session, "npq-senco"),
         provider=provider,
         places=1,
-        starts_on=TODAY - timedelta(days=10),
+        starts_on=today() - timedelta(days=10),
     )
     session.commit()
     dfe = make_caller(session, Role.DFE)

@@ -9,7 +9,7 @@ from tests import factories
 from tests.browser import banner, error_summary, heading, page, sign_in, submit, text
 from tests.web.conftest import PASSWORD
 from tests.web.records import claim, field_error, summary, table_rows
-from tracker.models import Allocation, AuditEvent, ProgrammeTarget
+from tracker.models import Allocation, AuditEvent, ProgrammeTarget, Region, RegionQuota
 
 
 @pytest.fixture
@@ -249,3 +249,73 @@ def test_the_target_date_is_stored_as_typed(dfe_client, session):
     assert session.scalar(
         sa.select(ProgrammeTarget.effective_on).where(ProgrammeTarget.places == 8000)
     ) == date(2028, 2, 29)
+
+
+def _london_quota(session, prog, places: int) -> RegionQuota:
+    london = session.scalar(sa.select(Region).where(Region.name == "London"))
+    quota = RegionQuota(programme=prog, name="London", places=places, regions=[london])
+    session.add(quota)
+    session.commit()
+    return quota
+
+
+def test_dfe_raises_a_region_quota_and_waiting_claims_that_now_fit_are_funded(dfe_client, session):
+    ey = factories.programme(session)
+    cohort = factories.create_cohort(session, prog=ey, places=10)
+    quota = _london_quota(session, ey, 1)
+    camden = [factories.create_setting(session, la_code="202") for _ in range(3)]
+    claims = [claim(session, cohort, s, f"Person {n}") for n, s in enumerate(camden)]
+    assert [c.status.value for c in claims] == ["funded", "waiting", "waiting"]
+
+    shown = dfe_client.get("/dfe/programmes/ey-senco-l3")
+    assert table_rows(shown, "[data-region-quotas]") == [
+        ["London", "London", "1 on the programme", "1", "Change the places of London"]
+    ]
+    url = f"/dfe/programmes/ey-senco-l3/quotas/{quota.id}"
+    assert page(dfe_client.get(url)).select_one("#places")["value"] == "1"
+
+    response = submit(dfe_client, url, {"places": "2"})
+
+    assert response.status_code == 302
+    assert banner(dfe_client.get(response.headers["Location"])) == (
+        f"London may hold 2 places on {ey.name}"
+    )
+    for c in claims:
+        session.refresh(c)
+    assert [c.status.value for c in claims] == ["funded", "funded", "waiting"]
+
+
+@pytest.mark.parametrize(
+    ("places", "message"),
+    [
+        ("0", "Claims in London hold 1 funded place on {name}: enter 1 or more"),
+        ("", "Enter the number of places"),
+        ("lots", "Enter the number of places as a whole number, like 20"),
+    ],
+)
+def test_a_region_quota_below_the_places_held_is_refused_on_the_field(
+    dfe_client, session, places, message
+):
+    ey = factories.programme(session)
+    cohort = factories.create_cohort(session, prog=ey, places=10)
+    quota = _london_quota(session, ey, 3)
+    claim(session, cohort, factories.create_setting(session, la_code="202"))
+
+    response = submit(
+        dfe_client, f"/dfe/programmes/ey-senco-l3/quotas/{quota.id}", {"places": places}
+    )
+
+    assert response.status_code == 200
+    message = message.format(name=ey.name)
+    assert error_summary(response) == [(message, "#places")]
+    assert page(response).select_one("#places").get("value", "") == places
+    session.refresh(quota)
+    assert quota.places == 3
+
+
+def test_another_programmes_region_quota_is_not_found(dfe_client, session):
+    quota = _london_quota(session, factories.programme(session, "ep-doctorate"), 5)
+    factories.programme(session)
+    session.commit()
+    assert dfe_client.get(f"/dfe/programmes/ey-senco-l3/quotas/{quota.id}").status_code == 404
+    assert dfe_client.get("/dfe/programmes/ep-doctorate/quotas/99999999999").status_code == 404

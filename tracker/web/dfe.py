@@ -18,7 +18,7 @@ from flask import (
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovSelect, GovSubmitInput, GovTextArea, GovTextInput
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, selectinload
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, ValidationError
@@ -36,6 +36,7 @@ from tracker.models import (
     Programme,
     ProgrammeTarget,
     Provider,
+    RegionQuota,
     Role,
 )
 from tracker.places import current_target
@@ -87,6 +88,11 @@ class AllocationForm(FlaskForm):
     )
     places = PlacesField("Places", description="Places the provider may fill on the programme.")
     submit = SubmitField("Save allocation", widget=GovSubmitInput())
+
+
+class QuotaForm(FlaskForm):
+    places = PlacesField("Places", description="Funded places the regions' claims may hold.")
+    submit = SubmitField("Save places", widget=GovSubmitInput())
 
 
 class FilterForm(FlaskForm):
@@ -203,6 +209,12 @@ def programme(code: str):
         .where(ProgrammeTarget.programme_id == programme.id)
         .order_by(ProgrammeTarget.effective_on.desc(), ProgrammeTarget.id.desc())
     ).all()
+    quotas = db.session.scalars(
+        sa.select(RegionQuota)
+        .where(RegionQuota.programme_id == programme.id)
+        .options(selectinload(RegionQuota.regions))
+        .order_by(RegionQuota.name, RegionQuota.id)
+    ).all()
     return render_template(
         "dfe/programme.html",
         programme=programme,
@@ -211,6 +223,37 @@ def programme(code: str):
         .get(programme.id, figures.Figures())
         .funded,
         history=history,
+        quotas=[(quota, programme_rules.quota_places_held(db.session, quota)) for quota in quotas],
+    )
+
+
+@bp.route("/programmes/<code>/quotas/<int(max=2147483647):quota_id>", methods=["GET", "POST"])
+def change_quota(code: str, quota_id: int):
+    programme = _programme(code)
+    quota = db.session.get(RegionQuota, quota_id)
+    if quota is None or quota.programme_id != programme.id:
+        abort(404)
+    form = QuotaForm()
+    if request.method == "GET":
+        form.places.data = quota.places
+    if form.validate_on_submit():
+        try:
+            programme_rules.set_region_quota(
+                db.session, quota, places=form.places.data, by=current_user
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error, default_field="places")
+        else:
+            db.session.commit()
+            flash(f"{quota.name} may hold {quota.places:,} places on {programme.name}", "success")
+            return redirect(url_for("dfe.programme", code=programme.code))
+    return render_template(
+        "dfe/change_quota.html",
+        form=form,
+        programme=programme,
+        quota=quota,
+        held=programme_rules.quota_places_held(db.session, quota),
     )
 
 
