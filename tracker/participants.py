@@ -5,12 +5,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from tracker.audit import record_created
 from tracker.database import insert_one, insert_rows, one_of
 from tracker.errors import DomainError
-from tracker.models import ConflictField, Participant, ParticipantConflict
+from tracker.models import Claim, Cohort, ConflictField, Participant, ParticipantConflict, User
 from tracker.models.base import utcnow
 
 TRN_PATTERN = re.compile(r"^\d{7}$")
@@ -200,3 +200,40 @@ def add_conflicts(session: Session, rows: list[dict]) -> None:
         for row in rows:
             row["id"] = ids[(row["claim_id"], ConflictField(row["field"]))]
     record_created(session, ParticipantConflict, rows)
+
+
+def conflicts_query(*, resolved: bool = False) -> sa.Select:
+    """Conflicts still to resolve (or those resolved), newest first, with their claims'
+    cohorts, providers and settings: for DfE, who may see every copy."""
+    done = ParticipantConflict.resolved_dt.is_not(None)
+    return (
+        sa.select(ParticipantConflict)
+        .where(done if resolved else sa.not_(done))
+        .options(
+            joinedload(ParticipantConflict.participant),
+            joinedload(ParticipantConflict.claim)
+            .joinedload(Claim.cohort)
+            .joinedload(Cohort.provider),
+            joinedload(ParticipantConflict.claim).joinedload(Claim.setting),
+            joinedload(ParticipantConflict.claim).joinedload(Claim.programme),
+        )
+        .order_by(ParticipantConflict.created_dt.desc(), ParticipantConflict.id.desc())
+    )
+
+
+def resolve_conflict(
+    session: Session, conflict: ParticipantConflict, *, note: str, by: User | None = None
+) -> None:
+    """Mark a conflict resolved, saying what was done (the organisations asked, a copy
+    corrected by its organisation). Neither copy is changed here."""
+    if conflict.is_resolved:
+        raise DomainError("This conflict is already resolved", field="note")
+    note = " ".join((note or "").split())
+    if not note:
+        raise DomainError("Enter what was done to resolve the conflict", field="note")
+    if len(note) > 2000:
+        raise DomainError("The note must be 2,000 characters or fewer", field="note")
+    conflict.resolved_dt = utcnow()
+    conflict.resolved_by_id = by.id if by else None
+    conflict.resolution = note
+    session.flush()
