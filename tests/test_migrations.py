@@ -6,37 +6,51 @@ import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
 from tests import factories
-from tracker.models import Claim, ClaimStatus, Declaration, Milestone, Participant
+from tracker.models import (
+    Claim,
+    ClaimStatus,
+    Declaration,
+    Milestone,
+    Participant,
+    ParticipantConflict,
+)
 from tracker.models.base import utcnow
 
 
 def _old_claim(session, cohort, participant, status, *, holds_place, days_ago, milestones=()):
-    """A claim as the service wrote them before a deferral could resume: made directly."""
+    """A claim as the service wrote them before a deferral could resume: made directly,
+    with the columns claims had then (no participant details of their own)."""
     when = utcnow() - timedelta(days=days_ago)
-    claim = Claim(
-        programme_id=cohort.programme_id,
-        cohort_id=cohort.id,
-        participant_id=participant.id,
-        status=status,
-        holds_place=holds_place,
-        queue_seq=days_ago,
-        claimed_dt=when,
-        funded_dt=when if holds_place else None,
-        started_dt=when if milestones else None,
-        ended_dt=when if status == ClaimStatus.DEFERRED else None,
-        end_reason="Maternity leave" if status == ClaimStatus.DEFERRED else None,
-    )
-    session.add(claim)
-    session.flush()
+    claim_id = session.execute(
+        sa.insert(Claim.__table__)
+        .values(
+            programme_id=cohort.programme_id,
+            cohort_id=cohort.id,
+            participant_id=participant.id,
+            status=status,
+            holds_place=holds_place,
+            is_priority=False,
+            queue_seq=days_ago,
+            claimed_dt=when,
+            funded_dt=when if holds_place else None,
+            started_dt=when if milestones else None,
+            ended_dt=when if status == ClaimStatus.DEFERRED else None,
+            end_reason="Maternity leave" if status == ClaimStatus.DEFERRED else None,
+            updated_dt=when,
+        )
+        .returning(Claim.__table__.c.id)
+    ).scalar_one()
     by_code = {m.code: m for m in cohort.programme.milestones}
     for code in milestones:
-        session.add(Declaration(claim=claim, milestone=by_code[code], declared_on=when.date()))
+        session.add(
+            Declaration(claim_id=claim_id, milestone=by_code[code], declared_on=when.date())
+        )
     session.flush()
-    return claim
+    return claim_id
 
 
 def test_a_reenrolment_after_a_deferral_is_merged_into_one_claim_and_place(app, session):
-    downgrade(revision="-1")
+    downgrade(revision="0007_sessions")
     first_cohort = factories.create_cohort(session)
     later_cohort = factories.create_cohort(session, prog=first_cohort.programme)
     person = Participant(full_name="Kim Lee", email="kim@example.com")
@@ -73,7 +87,7 @@ def test_a_reenrolment_after_a_deferral_is_merged_into_one_claim_and_place(app, 
     queued = _old_claim(
         session, later_cohort, waiting_person, ClaimStatus.WAITING, holds_place=False, days_ago=20
     )
-    ids = first.id, later.id, held.id, queued.id
+    ids = first, later, held, queued
     session.commit()
 
     upgrade()
@@ -106,3 +120,39 @@ def test_a_reenrolment_after_a_deferral_is_merged_into_one_claim_and_place(app, 
     assert held.status == ClaimStatus.DEFERRED and held.holds_place
     assert queued.status == ClaimStatus.WITHDRAWN
     assert f"claim {held.id}" in queued.end_reason
+
+
+def test_each_claim_takes_its_participant_details_as_its_own_copy_and_back(app, session):
+    downgrade(revision="0008")
+    cohort = factories.create_cohort(session)
+    with_trn = Participant(full_name="Ada Obi", email="ada@example.com", trn="1234567")
+    without = Participant(full_name="Ben Cole", email="ben@example.com")
+    session.add_all([with_trn, without])
+    session.flush()
+    ids = [
+        _old_claim(session, cohort, with_trn, ClaimStatus.FUNDED, holds_place=True, days_ago=9),
+        _old_claim(session, cohort, without, ClaimStatus.WAITING, holds_place=False, days_ago=3),
+    ]
+    session.commit()
+
+    upgrade()
+
+    session.expire_all()
+    copies = [
+        (claim.full_name, claim.email, claim.trn) for claim in (session.get(Claim, i) for i in ids)
+    ]
+    assert copies == [
+        ("Ada Obi", "ada@example.com", "1234567"),
+        ("Ben Cole", "ben@example.com", None),
+    ]
+    assert session.scalar(sa.select(sa.func.count()).select_from(ParticipantConflict)) == 0
+    session.commit()
+
+    # Downgrading keeps every claim and person; the copies go, the participant record stays.
+    downgrade(revision="0008")
+    columns = {c["name"] for c in sa.inspect(session.connection()).get_columns("claims")}
+    assert {"full_name", "email", "trn"}.isdisjoint(columns)
+    assert session.scalar(sa.text("SELECT count(*) FROM claims")) == 2
+    assert session.scalar(sa.text("SELECT count(*) FROM participants")) == 2
+    session.commit()
+    upgrade()

@@ -13,7 +13,9 @@ from tracker.models import (
     Claim,
     ClaimStatus,
     CohortStatus,
+    ConflictField,
     Participant,
+    ParticipantConflict,
     Region,
     RegionQuota,
     SettingKind,
@@ -395,8 +397,40 @@ def test_the_same_trn_with_another_email_is_caught(session):
     with pytest.raises(DomainError, match="TRN 1234567") as error:
         claim(session, npq, email="kim.other@example.com", trn="1234567", setting=school)
     assert error.value.field == "trn"
-    with pytest.raises(DomainError, match="different TRN"):
+    assert "kim@example.com" not in error.value.message  # names nothing recorded
+
+
+def test_the_same_email_with_another_trn_is_the_same_person_with_a_conflict(session):
+    cohort = factories.create_cohort(session, places=5)
+    npq = factories.create_cohort(session, prog=factories.programme(session, "npq-senco"))
+    first = claim(session, cohort, email="kim@example.com", trn="1234567")
+    school = factories.create_setting(session, kind=SettingKind.SCHOOL)
+
+    second = claim(session, npq, email="kim@example.com", trn="7654321", setting=school)
+
+    assert second.participant is first.participant
+    assert (first.trn, second.trn, first.participant.trn) == ("1234567", "7654321", "1234567")
+    [conflict] = session.scalars(
+        sa.select(ParticipantConflict).where(ParticipantConflict.field == ConflictField.TRN)
+    ).all()
+    assert (conflict.claim_id, conflict.field, conflict.recorded, conflict.given) == (
+        second.id,
+        ConflictField.TRN,
+        "1234567",
+        "7654321",
+    )
+
+
+def test_an_email_and_a_trn_of_two_different_people_are_refused(session):
+    cohort = factories.create_cohort(session, places=5)
+    npq = factories.create_cohort(session, prog=factories.programme(session, "npq-senco"))
+    claim(session, cohort, email="kim@example.com", trn="1234567")
+    claim(session, cohort, email="lee@example.com", trn="7654321")
+    school = factories.create_setting(session, kind=SettingKind.SCHOOL)
+
+    with pytest.raises(DomainError, match="two different people") as error:
         claim(session, npq, email="kim@example.com", trn="7654321", setting=school)
+    assert error.value.field == "trn"
 
 
 def test_a_trn_must_be_seven_digits(session):
@@ -584,10 +618,22 @@ def test_a_batch_records_every_new_person_and_claim_in_the_audit_trail(session):
         sa.select(Participant).where(Participant.email.like("new.%")).order_by(Participant.email)
     ).all()
     stored = [session.get(Claim, c.id) for c in made]
+    # The known person is named differently, and given a TRN: each a conflict for DfE.
+    conflicts = session.scalars(
+        sa.select(ParticipantConflict).order_by(ParticipantConflict.field)
+    ).all()
+    assert [(c.claim_id, c.field, c.given) for c in conflicts] == [
+        (made[0].id, ConflictField.FULL_NAME, "Known Person"),
+        (made[0].id, ConflictField.TRN, "1234567"),
+    ]
     # The same record of each new row as the listener keeps for an object: every column.
     assert created == {
         **{("participants", p.id): _column_changes(p, only_changed=False) for p in new_people},
         **{("claims", c.id): _column_changes(c, only_changed=False) for c in stored},
+        **{
+            ("participant_conflicts", c.id): _column_changes(c, only_changed=False)
+            for c in conflicts
+        },
     }
     assert [created[("claims", c.id)]["status"] for c in made] == ["funded", "funded", "waiting"]
     # The TRN given for someone already known is an update of their record, also recorded.

@@ -21,7 +21,6 @@ STATUS_LABELS = {
 
 # What a row of a list of claims shows besides the claim, loaded with it.
 CLAIM_ROW_LOADS = (
-    joinedload(Claim.participant),
     joinedload(Claim.programme),
     joinedload(Claim.setting),
     joinedload(Claim.cohort).joinedload(Cohort.provider),

@@ -3,6 +3,7 @@
 import secrets
 
 import click
+import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from tracker import figures
@@ -251,3 +252,32 @@ def figures_rebuild_command():
     figures.rebuild(db.session)
     db.session.commit()
     click.echo("Claim counts rebuilt from the claims.")
+
+
+@tracker_cli.group("participants")
+def participants_cli():
+    """People matched across organisations, and details given differently for one person."""
+
+
+@participants_cli.command("conflicts")
+@click.option("--resolved", is_flag=True, help="List resolved conflicts instead.")
+@click.option("--limit", default=50, show_default=True, help="Show at most this many.")
+def participants_conflicts_command(resolved, limit):
+    """List claims naming a known person with another name or TRN, newest first."""
+    from tracker.participants import conflicts_query
+
+    query = conflicts_query(resolved=resolved)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    for c in db.session.scalars(query.limit(limit)).unique():
+        claim = c.claim
+        by = f"{claim.cohort.provider.name} (UKPRN {claim.cohort.provider.ukprn})"
+        if claim.setting is not None:
+            by += f" for {claim.setting.name} (URN {claim.setting.urn})"
+        click.echo(
+            f"{c.id:>6} {c.created_dt:%Y-%m-%d} {c.participant.email} {c.field.label}:"
+            f" recorded {c.recorded or '(none)'!r}, claim {claim.id} gives {c.given or '(none)'!r},"
+            f" by {by}" + (f"; resolved: {c.resolution}" if c.is_resolved else "")
+        )
+    kind = "resolved" if resolved else "to resolve"
+    click.echo(f"{total:,} conflict{'s' if total != 1 else ''} {kind}.")
+    db.session.rollback()

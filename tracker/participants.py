@@ -5,12 +5,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from tracker.audit import record_created
 from tracker.database import insert_one, insert_rows, one_of
 from tracker.errors import DomainError
-from tracker.models import Participant
+from tracker.models import Claim, Cohort, ConflictField, Participant, ParticipantConflict, User
 from tracker.models.base import utcnow
 
 TRN_PATTERN = re.compile(r"^\d{7}$")
@@ -75,11 +75,12 @@ def _load(session: Session, column, values: Iterable) -> dict:
 def match_participants(
     session: Session, people: list[Person]
 ) -> tuple[list[Participant | None], dict[int, DomainError]]:
-    """Match each person to their existing record (None for someone new).
+    """Match each person to their existing record by email address (None for someone new).
 
-    The same person must never become two records: an email address recorded with one
-    TRN, a TRN recorded with another email address, or the same email or TRN twice among
-    ``people`` is an error for that entry, returned by its index.
+    The same person must never become two records: a TRN recorded with another email
+    address, or the same email or TRN twice among ``people``, is an error for that entry,
+    returned by its index. An email address recorded with another name or TRN matches:
+    the difference is a conflict (``differences``), not an error.
     """
     by_email = _load(session, Participant.email, (p.email for p in people))
     by_trn = _load(session, Participant.trn, (p.trn for p in people if p.trn))
@@ -100,17 +101,22 @@ def match_participants(
             first_with_trn[person.trn] = index
         existing = by_email.get(person.email)
         holder = by_trn.get(person.trn) if person.trn else None
-        if holder is not None and holder is not existing:
+        # The messages name nothing of the record matched: it may be another organisation's.
+        if holder is not None and existing is None:
             errors[index] = DomainError(
-                f"TRN {person.trn} is already recorded for a participant with a different"
-                " email address",
+                f"TRN {person.trn} is already recorded with a different email address:"
+                " check the email address and the TRN",
                 field="trn",
             )
-        elif existing is not None and person.trn and existing.trn and existing.trn != person.trn:
+        elif holder is not None and holder is not existing:
             errors[index] = DomainError(
-                f"{person.email} is already recorded with a different TRN", field="trn"
+                "The email address and the TRN are recorded for two different people: check both",
+                field="trn",
             )
         else:
+            # A name or TRN that differs from the record is the caller's own copy, kept on
+            # its claim, and a conflict for DfE (see ``differences``): never a refusal that
+            # would tell the caller what someone else recorded.
             matches[index] = existing
     return matches, errors
 
@@ -148,3 +154,86 @@ def add_participants(session: Session, people: list[Person]) -> list[int]:
             row["id"] = ids[row["email"]]
     record_created(session, Participant, rows)
     return [row["id"] for row in rows]
+
+
+def differences(
+    record: Participant, person: Person
+) -> list[tuple[ConflictField, str | None, str | None]]:
+    """How a person's details, as one claim gives them, differ from the ledger's record:
+    (field, recorded, given) for a different name, or a TRN the record lacks or has not.
+    A TRN left out is no difference: the organisation did not give one."""
+    found: list[tuple[ConflictField, str | None, str | None]] = []
+    if record.full_name.casefold() != person.full_name.casefold():
+        found.append((ConflictField.FULL_NAME, record.full_name, person.full_name))
+    if person.trn and person.trn != record.trn:
+        found.append((ConflictField.TRN, record.trn, person.trn))
+    return found
+
+
+def add_conflicts(session: Session, rows: list[dict]) -> None:
+    """Record conflicts (participant_id, claim_id, field, recorded, given), with their audit
+    trail, in bulk as the claims they belong to are written."""
+    if not rows:
+        return
+    now = utcnow()
+    rows = [
+        {
+            **row,
+            "created_dt": now,
+            "resolved_dt": None,
+            "resolved_by_id": None,
+            "resolution": None,
+        }
+        for row in rows
+    ]
+    connection = session.connection()
+    if len(rows) == 1:
+        rows[0]["id"] = insert_one(connection, ParticipantConflict.__table__, rows[0])
+    else:
+        # The claims are new: every conflict on them is one of these, known by claim and field.
+        insert_rows(connection, ParticipantConflict.__table__, rows)
+        table = ParticipantConflict.__table__
+        ids = {}
+        for condition in one_of(connection, table.c.claim_id, {r["claim_id"] for r in rows}):
+            query = sa.select(table.c.claim_id, table.c.field, table.c.id).where(condition)
+            ids.update({(c, ConflictField(f)): i for c, f, i in connection.execute(query)})
+        for row in rows:
+            row["id"] = ids[(row["claim_id"], ConflictField(row["field"]))]
+    record_created(session, ParticipantConflict, rows)
+
+
+def conflicts_query(*, resolved: bool = False) -> sa.Select:
+    """Conflicts still to resolve (or those resolved), newest first, with their claims'
+    cohorts, providers and settings: for DfE, who may see every copy."""
+    done = ParticipantConflict.resolved_dt.is_not(None)
+    return (
+        sa.select(ParticipantConflict)
+        .where(done if resolved else sa.not_(done))
+        .options(
+            joinedload(ParticipantConflict.participant),
+            joinedload(ParticipantConflict.claim)
+            .joinedload(Claim.cohort)
+            .joinedload(Cohort.provider),
+            joinedload(ParticipantConflict.claim).joinedload(Claim.setting),
+            joinedload(ParticipantConflict.claim).joinedload(Claim.programme),
+        )
+        .order_by(ParticipantConflict.created_dt.desc(), ParticipantConflict.id.desc())
+    )
+
+
+def resolve_conflict(
+    session: Session, conflict: ParticipantConflict, *, note: str, by: User | None = None
+) -> None:
+    """Mark a conflict resolved, saying what was done (the organisations asked, a copy
+    corrected by its organisation). Neither copy is changed here."""
+    if conflict.is_resolved:
+        raise DomainError("This conflict is already resolved", field="note")
+    note = " ".join((note or "").split())
+    if not note:
+        raise DomainError("Enter what was done to resolve the conflict", field="note")
+    if len(note) > 2000:
+        raise DomainError("The note must be 2,000 characters or fewer", field="note")
+    conflict.resolved_dt = utcnow()
+    conflict.resolved_by_id = by.id if by else None
+    conflict.resolution = note
+    session.flush()

@@ -58,12 +58,19 @@ from tracker.models import (
     Programme,
     ProgrammeTarget,
     RegionQuota,
+    Role,
     Setting,
     User,
 )
 from tracker.models.base import utcnow
 from tracker.models.programme import programme_priority_regions
-from tracker.participants import Person, add_participants, match_participants
+from tracker.participants import (
+    Person,
+    add_conflicts,
+    add_participants,
+    differences,
+    match_participants,
+)
 from tracker.reminders.outbox import queue_claim_released, queue_place_offered
 from tracker.reminders.time import london_date
 
@@ -612,33 +619,65 @@ def _standing(claim) -> sa.ColumnElement[bool]:
     )
 
 
+class Standing(NamedTuple):
+    """A claim that stops its person claiming again, and whose it is."""
+
+    status: ClaimStatus
+    holds_place: bool
+    provider_id: int
+    setting_id: int | None
+
+
 def _standing_claims(
     session: Session, programme_id: int, participant_ids: list[int]
-) -> dict[int, tuple[ClaimStatus, bool]]:
-    """Each person's claim that stops them claiming again: its status, and if it holds a place."""
-    found: dict[int, tuple[ClaimStatus, bool]] = {}
+) -> dict[int, Standing]:
+    """Each person's claim that stops them claiming again: the one that says most."""
+    found: dict[int, Standing] = {}
     for condition in one_of(session.get_bind(), Claim.participant_id, participant_ids):
         rows = session.execute(
-            sa.select(Claim.participant_id, Claim.status, Claim.holds_place).where(
-                Claim.programme_id == programme_id, condition, _standing(Claim)
+            sa.select(
+                Claim.participant_id,
+                Claim.status,
+                Claim.holds_place,
+                Cohort.provider_id,
+                Claim.setting_id,
             )
+            .join(Cohort, Claim.cohort_id == Cohort.id)
+            .where(Claim.programme_id == programme_id, condition, _standing(Claim))
         )
-        for participant_id, status, holds_place in rows:
+        for participant_id, *standing in rows:
             # A live claim says most; then a deferred one, which can resume.
             known = found.get(participant_id)
-            if known is None or _rank(status) < _rank(known[0]):
-                found[participant_id] = (status, holds_place)
+            if known is None or _rank(standing[0]) < _rank(known.status):
+                found[participant_id] = Standing(*standing)
     return found
+
+
+def sees_claim(by: User | None, provider_id: int, setting_id: int | None) -> bool:
+    """Whether the one acting may see a claim: the service itself and DfE see every one, a
+    provider those in its cohorts, a setting those for its staff."""
+    if by is None or by.role == Role.DFE:
+        return True
+    if by.provider_id is not None and by.provider_id == provider_id:
+        return True
+    return by.setting_id is not None and by.setting_id == setting_id
 
 
 def _rank(status: ClaimStatus) -> int:
     return 0 if status in LIVE_STATUSES else 1 if status == ClaimStatus.DEFERRED else 2
 
 
-def _refusal(email: str, programme: Programme, standing: tuple[ClaimStatus, bool]) -> DomainError:
-    """Why a person cannot claim again, naming no other organisation, cohort or record."""
-    status, _holds_place = standing
-    if status in LIVE_STATUSES:
+def _refusal(email: str, programme: Programme, standing: Standing, by: User | None) -> DomainError:
+    """Why a person cannot claim again. Only to one who may see the claim in the way does
+    it say what the claim is; to anyone else, only that the person has a place already,
+    naming no organisation, cohort, status or detail of that claim."""
+    status = standing.status
+    if not sees_claim(by, standing.provider_id, standing.setting_id):
+        message = (
+            f"{email} already has a place on {programme.name}: one person may hold one"
+            " place on a programme"
+        )
+    elif status in LIVE_STATUSES:
         message = f"{email} already has a {status.value} claim on {programme.name}"
     elif status == ClaimStatus.DEFERRED:
         message = (
@@ -751,15 +790,24 @@ def claim_places(
     standing = _standing_claims(session, programme.id, [p.id for p in participants.values()])
     for index, participant in participants.items():
         if participant.id in standing and index not in errors:
-            errors[index] = _refusal(participant.email, programme, standing[participant.id])
+            errors[index] = _refusal(people[index].email, programme, standing[participant.id], by)
     if errors:
         raise ClaimsRefused(errors)
 
     new = [i for i in indexes if i not in participants]
+    # Details that differ from a known person's record stay this claim's own copy, and
+    # are kept as conflicts for DfE: nobody's record or claim is changed by them.
+    conflicts = {
+        index: found
+        for index, participant in participants.items()
+        if (found := differences(participant, people[index]))
+    }
     try:
         added = add_participants(session, [people[i] for i in new])
         for index, participant in participants.items():
             if people[index].trn and participant.trn is None:
+                # The ledger's record only, never shown: a TRN first given is caught later
+                # with another email address. Each claim shows the TRN its maker gave.
                 participant.trn = people[index].trn
         session.flush()  # a TRN added to someone's record is written before the lock
     except sa.exc.IntegrityError:
@@ -797,6 +845,9 @@ def claim_places(
             "programme_id": programme_id,
             "cohort_id": cohort_id,
             "participant_id": participant_ids[index],
+            "full_name": people[index].full_name,
+            "email": people[index].email,
+            "trn": people[index].trn,
             "setting_id": place.setting_id,
             "local_authority_id": place.local_authority_id,
             "status": ClaimStatus.WAITING,
@@ -832,6 +883,20 @@ def claim_places(
         # Someone named here was given a live claim, or a place, on the programme
         # meanwhile: run again, to say so.
         raise _RetryOperation from None
+    add_conflicts(
+        session,
+        [
+            {
+                "participant_id": rows[index]["participant_id"],
+                "claim_id": rows[index]["id"],
+                "field": field_,
+                "recorded": recorded,
+                "given": given,
+            }
+            for index, found in conflicts.items()
+            for field_, recorded, given in found
+        ],
+    )
     made = [
         NewClaim(
             row["id"],
@@ -1020,7 +1085,9 @@ def resume(
     if to_cohort.programme_id != claim.programme_id:
         raise DomainError("Choose a cohort on the same programme", field="cohort")
     other = session.execute(
-        sa.select(Claim.status, Claim.holds_place).where(
+        sa.select(Claim.status, Claim.holds_place, Cohort.provider_id, Claim.setting_id)
+        .join(Cohort, Claim.cohort_id == Cohort.id)
+        .where(
             Claim.programme_id == claim.programme_id,
             Claim.participant_id == claim.participant_id,
             Claim.id != claim.id,
@@ -1028,7 +1095,7 @@ def resume(
         )
     ).first()
     if other is not None:
-        refusal = _refusal(claim.participant.email, claim.programme, tuple(other))
+        refusal = _refusal(claim.email, claim.programme, Standing(*other), by)
         raise DomainError(refusal.message, field="claim")
     programme = claim.programme
     if claim.started_dt is not None:

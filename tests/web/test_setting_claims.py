@@ -202,8 +202,9 @@ def test_a_claim_that_must_wait_says_where_it_is_and_why(setting_client, session
         (
             {"full_name": "Already Here", "email": "here@example.com"},
             "email",
-            "here@example.com already has a funded claim"
-            " on Level 3 early years SENCo qualification",
+            # The claim in the way is another setting's: only that the person has a place.
+            "here@example.com already has a place on Level 3 early years SENCo qualification:"
+            " one person may hold one place on a programme",
         ),
     ],
 )

@@ -265,7 +265,14 @@ class EnrolmentSchema(ma.Schema):
     waiting_reason = fields.String(
         required=True, allow_none=True, metadata={"description": "Which cap is full"}
     )
-    participant = fields.Nested(ParticipantSchema, required=True)
+    participant = fields.Nested(
+        ParticipantSchema,
+        required=True,
+        metadata={
+            "description": "The participant's details as given when the claim was made: another"
+            " organisation's claim for the same person keeps its own"
+        },
+    )
     setting = fields.String(required=True, allow_none=True, metadata={"description": "URN"})
     local_authority = fields.String(
         required=True, allow_none=True, metadata={"description": "DfE code"}

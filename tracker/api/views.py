@@ -139,10 +139,11 @@ def _present_enrolment(claim: Claim, position: int | None) -> dict:
         "status": claim.status.value,
         "waiting_position": position,
         "waiting_reason": claim.waiting_reason,
+        # As this claim's maker gave them: never another organisation's copy.
         "participant": {
-            "full_name": claim.participant.full_name,
-            "email": claim.participant.email,
-            "trn": claim.participant.trn,
+            "full_name": claim.full_name,
+            "email": claim.email,
+            "trn": claim.trn,
         },
         "setting": claim.setting.urn if claim.setting else None,
         "local_authority": claim.local_authority.la_code if claim.local_authority else None,
@@ -401,7 +402,6 @@ def list_enrolments(args):
     """List enrolments, oldest change first; ``updated_since`` pulls what changed since then."""
     query = visible_claims(sa.select(Claim)).options(
         selectinload(Claim.programme),
-        selectinload(Claim.participant),
         selectinload(Claim.setting),
         selectinload(Claim.local_authority),
         selectinload(Claim.declarations).selectinload(Declaration.milestone),

@@ -21,7 +21,7 @@ from tracker.models.figures import (
     WeeklyClaimCount,
 )
 from tracker.models.organisation import Allocation, Provider, Setting, SettingKind
-from tracker.models.participant import Participant
+from tracker.models.participant import ConflictField, Participant, ParticipantConflict
 from tracker.models.programme import Milestone, Programme, ProgrammeTarget, RegionQuota
 from tracker.models.reference import LocalAuthority, Region
 from tracker.models.reminder import OutboxMessage, OutboxStatus, ReminderRule
@@ -41,6 +41,7 @@ __all__ = [
     "Claim",
     "ClaimStatus",
     "Cohort",
+    "ConflictField",
     "CohortClaimCount",
     "CohortStatus",
     "Declaration",
@@ -50,6 +51,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "Participant",
+    "ParticipantConflict",
     "Programme",
     "ProgrammeTarget",
     "Provider",

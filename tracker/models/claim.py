@@ -84,6 +84,13 @@ class Claim(Base):
     local_authority_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("local_authorities.id"), index=True
     )
+    # The person as the organisation making the claim named them: what that organisation,
+    # and those sharing the claim (the cohort's provider, the setting), see and are sent.
+    # Another organisation's claim for the same person keeps its own copy; the ledger
+    # matches the person through ``participant`` and never shows one copy to another.
+    full_name: Mapped[str] = mapped_column(sa.String(200))
+    email: Mapped[str] = mapped_column(sa.String(254))
+    trn: Mapped[str | None] = mapped_column(sa.String(7))
     status: Mapped[ClaimStatus] = mapped_column(enum_column(ClaimStatus))
     # True while the claim uses a funded place. A place is given back only when the
     # claim ends before training starts; once training starts the funding is spent.

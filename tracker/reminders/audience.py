@@ -63,9 +63,8 @@ class Directory:
         if PARTICIPANT in rule.audience and (
             rule.is_essential or participant.reminders_opted_out_dt is None
         ):
-            recipients.append(
-                Recipient(participant.email, participant.full_name, PARTICIPANT, participant.id)
-            )
+            # The details the claim's maker gave: those its reminders are about and go to.
+            recipients.append(Recipient(claim.email, claim.full_name, PARTICIPANT, participant.id))
         if SETTING in rule.audience and claim.setting_id is not None:
             recipients += self.by_setting.get(claim.setting_id, [])
         if PROVIDER in rule.audience:

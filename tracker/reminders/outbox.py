@@ -173,7 +173,7 @@ def _queue_about_claim(
         return 0
     cohort = claim.cohort
     values = {
-        "participant_name": claim.participant.full_name,
+        "participant_name": claim.full_name,
         "programme": claim.programme.name,
         "provider": cohort.provider.name,
         "cohort": cohort.name,

@@ -92,7 +92,7 @@ def _not_declared(milestone: Milestone):
 def _claim_values(programme: Programme, claim: Claim) -> dict:
     cohort = claim.cohort
     return {
-        "participant_name": claim.participant.full_name,
+        "participant_name": claim.full_name,
         "programme": programme.name,
         "provider": cohort.provider.name,
         "cohort": cohort.name,
@@ -271,7 +271,7 @@ def _overdue_and_at_risk(
     for claim in claims:
         overdue, at_risk = by_provider[claim.cohort.provider_id]
         starts_on = claim.cohort.starts_on
-        who = f"{claim.participant.full_name} ({claim.cohort.name})"
+        who = f"{claim.full_name} ({claim.cohort.name})"
         for milestone in programme.milestones:
             due_on = starts_on + timedelta(days=milestone.due_after_days)
             if milestone.id not in declared[claim.id] and due_on < today:

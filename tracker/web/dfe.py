@@ -1,4 +1,5 @@
-"""Pages for DfE staff: targets, allocations, every cohort, and the audit trail."""
+"""Pages for DfE staff: targets, allocations, every cohort, conflicting participant details
+and the audit trail."""
 
 import re
 from datetime import UTC, datetime, time, timedelta
@@ -18,21 +19,24 @@ from flask import (
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovSelect, GovSubmitInput, GovTextArea, GovTextInput
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from tracker import figures
+from tracker import participants as participant_rules
 from tracker import programmes as programme_rules
 from tracker.errors import DomainError
 from tracker.extensions import db
 from tracker.models import (
     Allocation,
     AuditEvent,
+    Claim,
     ClaimStatus,
     Cohort,
     CohortStatus,
+    ParticipantConflict,
     Programme,
     ProgrammeTarget,
     Provider,
@@ -51,6 +55,7 @@ bp.add_app_template_filter(long_date, "long_date")
 
 COHORTS_PER_PAGE = 25
 AUDIT_EVENTS_PER_PAGE = 50
+CONFLICTS_PER_PAGE = 50
 
 
 # -- forms ---------------------------------------------------------------------------------
@@ -158,6 +163,22 @@ class AuditFilterForm(FilterForm):
     def validate_occurred_to(self, field):
         if field.data and self.occurred_from.data and field.data < self.occurred_from.data:
             raise ValidationError("To must be the same as or after from")
+
+
+class ResolveConflictForm(FlaskForm):
+    note = TextAreaField(
+        "What was done",
+        widget=GovTextArea(),
+        description=(
+            "For example, which organisation's details are right, and who corrected theirs."
+        ),
+        validators=[
+            InputRequired("Enter what was done to resolve the conflict"),
+            Length(max=2000, message="The note must be 2,000 characters or fewer"),
+            PlainText("The note must not contain special characters"),
+        ],
+    )
+    submit = SubmitField("Mark as resolved", widget=GovSubmitInput())
 
 
 def _filters(form_class, **choices):
@@ -411,6 +432,46 @@ def cohort(cohort_id: int):
         statuses=list(ClaimStatus),
         status_figures={s: figures.DEFINITIONS[n] for s, n in figures.STATUS_FIGURES.items()},
     )
+
+
+@bp.get("/participants/conflicts")
+def conflicts():
+    resolved = request.args.get("show") == "resolved"
+    page = paginate(
+        participant_rules.conflicts_query(resolved=resolved), per_page=CONFLICTS_PER_PAGE
+    )
+    return render_template("dfe/conflicts.html", page=page, resolved=resolved)
+
+
+@bp.route("/participants/conflicts/<int(max=2147483647):conflict_id>", methods=["GET", "POST"])
+def conflict(conflict_id: int):
+    conflict = db.get_or_404(ParticipantConflict, conflict_id)
+    form = ResolveConflictForm()
+    if not conflict.is_resolved and form.validate_on_submit():
+        try:
+            participant_rules.resolve_conflict(
+                db.session, conflict, note=form.note.data, by=current_user
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error, default_field="note")
+        else:
+            db.session.commit()
+            flash(f"Conflict {conflict.id} marked as resolved", "success")
+            return redirect(url_for("dfe.conflicts"))
+    # Every claim for the person, with the details each gives: DfE sees every copy.
+    claims = db.session.scalars(
+        sa.select(Claim)
+        .where(Claim.participant_id == conflict.participant_id)
+        .options(
+            contains_eager(Claim.cohort).joinedload(Cohort.provider),
+            joinedload(Claim.setting),
+            joinedload(Claim.programme),
+        )
+        .join(Cohort, Claim.cohort_id == Cohort.id)
+        .order_by(Claim.claimed_dt, Claim.id)
+    ).all()
+    return render_template("dfe/conflict.html", conflict=conflict, claims=claims, form=form)
 
 
 @bp.get("/audit")

@@ -21,7 +21,7 @@ from tracker.claim_progress import (
     milestones_declared,
 )
 from tracker.extensions import db
-from tracker.models import Claim, ClaimStatus, Participant, Programme, Role, Setting
+from tracker.models import Claim, ClaimStatus, Programme, Role, Setting
 from tracker.places import waiting_positions
 from tracker.web.access import require_role
 from tracker.web.fields import PlainText, long_date, paginate
@@ -136,7 +136,6 @@ def claims():
     query = (
         sa.select(Claim)
         .options(*CLAIM_ROW_LOADS)
-        .join(Participant, Claim.participant_id == Participant.id)
         .join(Programme, Claim.programme_id == Programme.id)
         .outerjoin(Setting, Claim.setting_id == Setting.id)
         .where(_claims_in_area())

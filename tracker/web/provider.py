@@ -22,7 +22,6 @@ from tracker.models import (
     CohortStatus,
     Declaration,
     Milestone,
-    Participant,
     Programme,
     Role,
     Setting,
@@ -274,10 +273,7 @@ def cohort(cohort_id: int):
     status = request.args.get("status", "")
     search = request.args.get("q", "").replace("\x00", "").strip()[:200]
     query = (
-        sa.select(Claim)
-        .join(Participant, Claim.participant_id == Participant.id)
-        .where(Claim.cohort_id == cohort.id)
-        .options(selectinload(Claim.participant), selectinload(Claim.setting))
+        sa.select(Claim).where(Claim.cohort_id == cohort.id).options(selectinload(Claim.setting))
     )
     if status in {s.value for s in ClaimStatus}:
         query = query.where(Claim.status == ClaimStatus(status))
@@ -286,13 +282,13 @@ def cohort(cohort_id: int):
     if search:
         query = query.where(
             sa.or_(
-                Participant.full_name.icontains(search, autoescape=True),
-                Participant.email.icontains(search, autoescape=True),
-                Participant.trn == search.replace(" ", ""),
+                Claim.full_name.icontains(search, autoescape=True),
+                Claim.email.icontains(search, autoescape=True),
+                Claim.trn == search.replace(" ", ""),
             )
         )
     page = db.paginate(
-        query.order_by(Participant.full_name, Claim.id),
+        query.order_by(Claim.full_name, Claim.id),
         page=_page_number(),
         per_page=PARTICIPANTS_PER_PAGE,
         max_per_page=PARTICIPANTS_PER_PAGE,
@@ -444,9 +440,7 @@ def declare_many(cohort_id: int):
         db.session.scalars(
             sa.select(Claim)
             .where(Claim.id.in_(ids), Claim.cohort_id == cohort.id)
-            .options(selectinload(Claim.participant))
-            .join(Participant)
-            .order_by(Participant.full_name, Claim.id)
+            .order_by(Claim.full_name, Claim.id)
         ).all()
         if ids
         else []
@@ -455,7 +449,7 @@ def declare_many(cohort_id: int):
         abort(404)
     form = BulkDeclarationForm()
     form.milestone.choices = _milestone_choices(cohort.programme)
-    form.claims.choices = [(str(c.id), c.participant.full_name) for c in claims]
+    form.claims.choices = [(str(c.id), c.full_name) for c in claims]
     if request.method == "GET":
         form.claims.data = [str(c.id) for c in claims]
     failures: list[tuple[Claim, str]] = []
@@ -544,7 +538,7 @@ def _end_claim(claim_id: int, *, operation, reasons: dict[str, str], noun: str, 
                 default_field="reason",
             )
             if outcome is not None:
-                message = f"{claim.participant.full_name} {done}"
+                message = f"{claim.full_name} {done}"
                 if outcome.promoted:
                     count = len(outcome.promoted)
                     message += f"; {count} waiting participant{'s' if count != 1 else ''} funded"
@@ -601,7 +595,7 @@ def move(claim_id: int):
         )
         if outcome is not None:
             state = "funded" if claim.status == ClaimStatus.FUNDED else "waiting"
-            flash(f"{claim.participant.full_name} moved to {to_cohort.name}: {state}", "success")
+            flash(f"{claim.full_name} moved to {to_cohort.name}: {state}", "success")
             return redirect(url_for("provider.claim", claim_id=claim.id))
     return render_template("provider/move.html", claim=claim, form=form, others=others)
 
@@ -643,7 +637,7 @@ def resume(claim_id: int):
                 ClaimStatus.STARTED: "back in training",
                 ClaimStatus.FUNDED: "funded",
             }.get(claim.status, f"number {outcome.waiting_position} on the waiting list")
-            flash(f"{claim.participant.full_name} resumed in {to_cohort.name}: {state}", "success")
+            flash(f"{claim.full_name} resumed in {to_cohort.name}: {state}", "success")
             return redirect(url_for("provider.claim", claim_id=claim.id))
     return render_template(
         "provider/resume.html",

@@ -28,7 +28,7 @@ from tracker.cohort_finder import (
 )
 from tracker.errors import DomainError
 from tracker.extensions import db
-from tracker.models import Claim, ClaimStatus, Cohort, LocalAuthority, Participant, Region, Role
+from tracker.models import Claim, ClaimStatus, Cohort, LocalAuthority, Region, Role
 from tracker.places import waiting_positions
 from tracker.web.access import require_role
 from tracker.web.fields import GovDateField, PlainText, long_date, paginate
@@ -206,11 +206,11 @@ def claim_place(cohort_id: int):
             db.session.commit()
             claim = outcome.claim
             if claim.status == ClaimStatus.FUNDED:
-                flash(f"{claim.participant.full_name} has a funded place", "success")
+                flash(f"{claim.full_name} has a funded place", "success")
             elif claim.waiting_reason == places.SETTING:
                 # Not a place in the queue: it waits for one of the setting's own places.
                 flash(
-                    f"{claim.participant.full_name} is waiting: your setting holds as many"
+                    f"{claim.full_name} is waiting: your setting holds as many"
                     f" funded places on {cohort.programme.name} as it may"
                     f" ({cohort.programme.places_per_setting}). The claim is funded when"
                     " one of them ends.",
@@ -219,7 +219,7 @@ def claim_place(cohort_id: int):
             else:
                 reason = places.WAITING_REASONS.get(claim.waiting_reason or "")
                 flash(
-                    f"{claim.participant.full_name} is number {outcome.waiting_position}"
+                    f"{claim.full_name} is number {outcome.waiting_position}"
                     " on the waiting list." + (f" {reason}." if reason else ""),
                     "info",
                 )
@@ -239,7 +239,6 @@ def claims():
     query = (
         sa.select(Claim)
         .options(*CLAIM_ROW_LOADS)
-        .join(Participant, Claim.participant_id == Participant.id)
         .where(Claim.setting_id == current_user.setting_id)
         .order_by(Claim.claimed_dt.desc(), Claim.id.desc())
     )
@@ -281,6 +280,6 @@ def withdraw(claim_id: int):
             show_domain_error(form, error, default_field="reason")
         else:
             db.session.commit()
-            flash(f"The claim for {claim.participant.full_name} has been withdrawn", "success")
+            flash(f"The claim for {claim.full_name} has been withdrawn", "success")
             return redirect(url_for("setting.claim", claim_id=claim.id))
     return render_template("setting/withdraw.html", form=form, claim=claim)
