@@ -116,3 +116,25 @@ def test_figures_check_reports_drift_and_exits_1_until_rebuilt(runner, session):
     assert "area_claim_counts" in result.output and "counted from claims" in result.output
     assert runner.invoke(args=["tracker", "figures", "rebuild"]).exit_code == 0
     assert runner.invoke(args=["tracker", "figures", "check"]).exit_code == 0
+
+
+def test_a_command_prints_what_was_asked_for_and_nothing_of_its_libraries(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'quiet.sqlite3'}"}
+    env.pop("TRACKER_ENV", None)
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    subprocess.run([*flask, "db", "upgrade"], cwd=root, env=env, check=True, capture_output=True)  # noqa: S603
+
+    done = subprocess.run(  # noqa: S603
+        [*flask, "tracker", "figures", "check"], cwd=root, env=env, capture_output=True, text=True
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert (done.stdout + done.stderr).strip().splitlines() == [
+        "No drift: every kept count equals the count from the claims."
+    ]

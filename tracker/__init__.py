@@ -45,6 +45,8 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         app.config.get("SQLALCHEMY_DATABASE_URI"), default_db
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Alembic names each of its plugins as it loads them: not news to anyone running a command.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     from tracker import audit, database  # noqa: F401  (registers the engine and audit hooks)
     from tracker.extensions import cache, csrf, db, limiter, login_manager, migrate
