@@ -37,6 +37,8 @@ def test_a_page_has_the_govuk_shell(client):
         "Accessibility statement": "/accessibility",
         "Cookies": "/cookies",
         "Privacy notice": "/privacy",
+        "Published uptake figures": "/public/uptake",
+        "API reference for training providers": "/api/v1/docs",
     }
     # Signed out, there is no navigation and no sign-out button.
     assert html.select(".govuk-service-navigation__item") == []
