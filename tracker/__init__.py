@@ -103,6 +103,10 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         ]
     )
     WTFormsHelpers(app)
+    from tracker.web.forms import error_summary
+
+    # Every error summary's links land on an input, date fields' on their day box.
+    app.jinja_env.globals["wtforms_errors"] = error_summary
 
     from tracker.web import (
         admin,

@@ -8,7 +8,7 @@ import pytest
 from flask import url_for
 from werkzeug.exceptions import InternalServerError
 
-from tests.browser import heading, page, sign_in, sign_out, text
+from tests.browser import error_summary, heading, page, sign_in, sign_out, submit, text
 from tests.web.conftest import PASSWORD, RequestByRequestClient, create_account
 from tracker.models import Role
 from tracker.web.errors import http_error
@@ -194,3 +194,25 @@ def test_each_person_gets_the_navigation_of_their_role_with_their_own_sign_out_t
         # Each person's form signs them out.
         assert sign_out(client).status_code == 302
         assert client.get("/dfe/cohorts").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("url", "data"),
+    [
+        ("/dfe/programmes/ey-senco-l3/target", {"places": "", "effective_on": ["31", "2", "x"]}),
+        ("/dashboard?claimed_from=31&claimed_from=2&claimed_from=2025&claimed_to=1", None),
+        ("/dfe/audit?occurred_from=1&occurred_to=31&occurred_to=2&occurred_to=2025", None),
+        ("/dfe/cohorts?status=bogus", None),
+    ],
+)
+def test_every_error_summary_link_lands_on_an_input(client, dfe_user, url, data):
+    """Following a message in the error summary moves focus to an input, a date's day box."""
+    assert sign_in(client, dfe_user.email, PASSWORD).status_code == 302
+    response = client.get(url) if data is None else submit(client, url, data)
+
+    html = page(response)
+    links = [href for _, href in error_summary(response)]
+    assert links, "no error shown"
+    for href in links:
+        target = html.find(id=href[1:])
+        assert target is not None and target.name in ("input", "select", "textarea"), href

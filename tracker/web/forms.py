@@ -1,7 +1,9 @@
 """The forms of the account pages, drawn with GOV.UK Frontend widgets (govuk-frontend-wtf)."""
 
 from flask_wtf import FlaskForm
+from govuk_frontend_wtf.main import wtforms_errors
 from govuk_frontend_wtf.wtforms_widgets import (
+    GovDateInput,
     GovPasswordInput,
     GovRadioInput,
     GovSubmitInput,
@@ -23,6 +25,18 @@ def show_domain_error(form: FlaskForm, error: DomainError, *, default_field: str
     """Put a rule's message against the field it names, for the error summary and the field."""
     field = form._fields.get(error.field or "") or form._fields[default_field]
     field.errors.append(error.message)
+
+
+def error_summary(form: FlaskForm, params: dict | None = None) -> dict:
+    """govukErrorSummary's parameters for a form, each message linking to the input to fix:
+    for a date in three boxes, its day box (as the GOV.UK date input pattern asks)."""
+    summary = wtforms_errors(form, params or {})
+    by_href = {f"#{field.id}": field for field in form}
+    for item in summary["errorList"]:
+        field = by_href.get(item["href"])
+        if field is not None and isinstance(field.widget, GovDateInput):
+            item["href"] = f"#{field.name}-day"
+    return summary
 
 
 class SignInForm(FlaskForm):
