@@ -216,3 +216,16 @@ def test_every_error_summary_link_lands_on_an_input(client, dfe_user, url, data)
     for href in links:
         target = html.find(id=href[1:])
         assert target is not None and target.name in ("input", "select", "textarea"), href
+
+
+def test_forms_post_to_their_page_without_a_fragment(client, dfe_user):
+    """After the skip link, #main-content would otherwise ride through a post and its
+    redirect, and the next page's error summary or banner would not take focus."""
+    response = client.get("/sign-in?next=%2Fdfe%2F")
+    [form] = page(response).select("form[method=post]")
+    assert form["action"] == "/sign-in?next=%2Fdfe%2F"
+
+    assert sign_in(client, dfe_user.email, PASSWORD).status_code == 302
+    for url in ("/dfe/programmes/ey-senco-l3/target", "/admin/accounts/new"):
+        for form in page(client.get(url)).select("main form[method=post]"):
+            assert "#" not in form["action"] and form["action"].startswith(url), url

@@ -104,6 +104,15 @@ def rendered_once(name: str, macro, *args):
     return part
 
 
+@bp.app_template_global()
+def this_page() -> str:
+    """This page's address for its form to post to: with its query, never with a fragment,
+    so a skip link's #main-content does not follow a post to the page it redirects to (where
+    it would keep the error summary or success banner from taking focus)."""
+    query = request.query_string.decode("latin-1")
+    return request.path + (f"?{query}" if query else "")
+
+
 # Stands for the sign-out form's CSRF token in the kept navigation: not a token's shape.
 _CSRF_SLOT = "[csrf-token]"
 
