@@ -139,15 +139,22 @@ def _axis_dates(start: date, end: date) -> list[date]:
 
 
 def bar_chart(
-    *, chart_id: str, title: str, summary: str, bars: list[tuple[str, int | None]]
+    *,
+    chart_id: str,
+    title: str,
+    summary: str,
+    bars: list[tuple[str, float | None]],
+    shares: bool = False,
 ) -> Markup:
     """Draw horizontal bars, one per label, in the order given.
 
-    A value of None is a suppressed count: it gets no bar, only the label "c".
+    A value of None is a suppressed count: it gets no bar, only the label "c". With
+    ``shares``, values are shares from 0 to 1, drawn against 100% and labelled as percentages.
     """
     row_h, label_w = 28, 220
     height = TOP + row_h * max(len(bars), 1) + 16
-    top_value = _nice_ceiling(max([v for _, v in bars if v is not None] + [1]))
+    counted = [v for _, v in bars if v is not None]
+    top_value = 1 if shares else _nice_ceiling(max([*counted, 1]))
     plot_w = WIDTH - label_w - RIGHT - 60
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
@@ -168,7 +175,7 @@ def bar_chart(
                 f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" '
                 f'fill="{BLUE}"/>'
             )
-        shown = "c" if value is None else _label(value)
+        shown = "c" if value is None else f"{value:.0%}" if shares else _label(value)
         parts.append(f'<text x="{label_w + w + 6:.1f}" y="{y + 18}" fill="{BLACK}">{shown}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704  (every text in it went through escape())

@@ -1,7 +1,8 @@
 """Tables as shown on the dashboards, and the same tables as CSV files and Excel workbooks.
 
-A page and its downloads are drawn from one ``Table``, so a download holds exactly the
-figures the page shows, with the same filters and the same suppression.
+A page and its downloads are drawn from one ``Table``, so a download holds the figures the
+page shows, with the same filters and the same suppression, and the columns a page leaves
+out to fit its width (``on_page``).
 
 Spreadsheet programs run a cell that begins with = + - @ (or a tab or carriage return)
 as a formula: such text is written with a leading apostrophe, as OWASP advises, so a
@@ -36,6 +37,11 @@ class Table:
     numeric: set[int] = field(default_factory=set)
     # How a rate column is written: the column index and the number of decimal places.
     percent: set[int] = field(default_factory=set)
+    # The columns a page shows, in order (None: all of them); downloads hold every column.
+    on_page: list[int] | None = None
+
+    def page_columns(self) -> list[int]:
+        return list(range(len(self.headers))) if self.on_page is None else self.on_page
 
     def cell(self, row: Sequence[Value], index: int) -> str:
         """A value as the page writes it."""

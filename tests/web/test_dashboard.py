@@ -19,6 +19,7 @@ from tracker.extensions import db
 from tracker.figures import DEFINITIONS
 from tracker.models import Claim, ClaimStatus, CohortStatus, LocalAuthority, Role, SettingKind
 from tracker.places import london_today
+from tracker.web.dashboard import ROWS_PER_PAGE
 
 
 def today() -> date:
@@ -76,6 +77,12 @@ def cells(html, key: str) -> list[list[str]]:
 
 def as_int(value: str) -> int:
     return int(value.replace(",", ""))
+
+
+def downloaded(client, key: str, query: str = "", url="/dashboard") -> list[dict[str, str]]:
+    """A table's CSV download, every column (the page shows fewer), as a dict per row."""
+    body = client.get(f"{url}/export/{key}.csv?{query}").get_data(as_text=True)
+    return list(csv.DictReader(io.StringIO(body.lstrip("\ufeff"))))
 
 
 # -- who may see what -----------------------------------------------------------------------
@@ -139,30 +146,38 @@ def test_the_national_figures_agree_with_a_direct_count(dfe_client, session):
 
     row = next(r for r in cells(html, "uptake") if r[0] == ey.name)
     headers = [text(th) for th in html.select("table[data-table=uptake] thead th")]
-    figures = dict(zip(headers, row, strict=True))
-    assert as_int(figures["Claimed"]) == count()
-    assert as_int(figures["Funded"]) == count(Claim.holds_place.is_(True))
-    assert as_int(figures["Waiting"]) == count(Claim.status == ClaimStatus.WAITING)
-    assert as_int(figures["Withdrawn"]) == count(Claim.status == ClaimStatus.WITHDRAWN)
-    assert as_int(figures["Ever started"]) == count(Claim.started_dt.is_not(None))
-    target = as_int(figures["Target"])
-    assert as_int(figures["Places left"]) == target - count(Claim.holds_place.is_(True))
-    # The projection answers when the target will be reached, or how far short it falls.
-    projection = text(html.select_one(f"[data-projection={ey.code}]"))
+    shown = dict(zip(headers, row, strict=True))
+    assert as_int(shown["Funded"]) == count(Claim.holds_place.is_(True))
+    assert as_int(shown["Waiting"]) == count(Claim.status == ClaimStatus.WAITING)
+    target = as_int(shown["Target"])
+    assert as_int(shown["Places left"]) == target - count(Claim.holds_place.is_(True))
+    # The download holds the columns the page has no room for.
+    [every] = [r for r in downloaded(dfe_client, "uptake") if r["Programme"] == ey.name]
+    assert as_int(every["Claimed"]) == count()
+    assert as_int(every["Withdrawn"]) == count(Claim.status == ClaimStatus.WITHDRAWN)
+    assert as_int(every["Ever started"]) == count(Claim.started_dt.is_not(None))
+    assert every["Funded"] == shown["Funded"].replace(",", "")
+    # The headline: funded against the target, unmet demand, and when the target is reached
+    # or how far short it falls.
+    headline = html.select_one(f"[data-headline={ey.code}]")
+    assert as_int(text(headline.select_one("[data-funded]"))) == count(Claim.holds_place.is_(True))
+    assert text(headline.select_one("[data-unmet-demand]")) == (
+        f"Unmet demand: {count(Claim.status == ClaimStatus.WAITING)} claims waiting for a place."
+    )
+    projection = text(headline.select_one(f"[data-projection={ey.code}]"))
     assert re.search(r"will be reached in the week of|short of the target", projection)
     # The region rows add up to the programme rows.
-    regions = cells(html, "regions")
-    claimed_col = [text(th) for th in html.select("table[data-table=regions] thead th")].index(
-        "Claimed"
-    )
     total_claims = session.scalar(sa.select(sa.func.count(Claim.id)))
-    assert sum(as_int(r[claimed_col]) for r in regions) == total_claims
+    assert sum(as_int(r["Claimed"]) for r in downloaded(dfe_client, "regions")) == total_claims
     # Every chart is labelled, summarised in words, and has its table of figures.
-    for svg in html.select("svg.app-chart"):
+    one = page(dfe_client.get(f"/dashboard?programme={ey.code}"))
+    assert len(one.select("svg.app-chart")) == 2
+    for svg in one.select("svg.app-chart"):
         assert svg["role"] == "img"
         assert svg.select_one("title") and svg.select_one("desc")
-    assert html.select_one("[data-table=monthly-ey-senco-l3]") is not None
-    assert html.select("[data-chart-summary]")
+    assert one.select_one("[data-table=monthly-ey-senco-l3]") is not None
+    assert one.select_one("[data-table=regions]") is not None
+    assert one.select("[data-chart-summary]")
 
 
 def test_the_programme_filter_narrows_every_table(dfe_client, session):
@@ -170,7 +185,11 @@ def test_the_programme_filter_narrows_every_table(dfe_client, session):
 
     html = page(dfe_client.get("/dashboard?programme=npq-senco"))
 
-    assert [r[0] for r in cells(html, "uptake")] == ["SENCO National Professional Qualification"]
+    assert text(html.select_one("h1")) == "SENCO National Professional Qualification"
+    assert [h["data-headline"] for h in html.select("[data-headline]")] == ["npq-senco"]
+    assert [r[0] for r in cells(html, "completion-and-withdrawal")] == [
+        "SENCO National Professional Qualification"
+    ]
     assert html.select_one("[data-table=provider-allocations-npq-senco]") is not None
     assert html.select_one("[data-table=provider-allocations-ey-senco-l3]") is None
     assert "SENCO National Professional Qualification, all claims" in text(
@@ -193,7 +212,9 @@ def test_claims_made_before_the_date_range_are_left_out(dfe_client, session):
         )
     )
 
-    assert {as_int(r[5]) for r in cells(html, "uptake")} == {0}  # Claimed
+    assert {as_int(r[2]) for r in cells(html, "uptake")} == {0}  # Funded
+    query = urlencode(claimed_from(tomorrow))
+    assert {as_int(r["Claimed"]) for r in downloaded(dfe_client, "uptake", query)} == {0}
 
 
 @pytest.mark.parametrize(
@@ -271,9 +292,11 @@ def test_cohorts_are_summed_by_programme_and_listed_in_full_as_a_download(dfe_cl
 
     html = page(dfe_client.get("/dashboard"))
     summary = {r[0]: [as_int(v) for v in r[1:]] for r in cells(html, "cohort-summary")}
-    # Cohorts (not cancelled), open, open and full, with claims waiting, places, funded,
-    # places left in open cohorts, waiting.
-    assert summary["SENCO National Professional Qualification"] == [3, 2, 1, 1, 11, 3, 4, 1]
+    # Open, open and full, places, funded, places left in open cohorts, waiting.
+    assert summary["SENCO National Professional Qualification"] == [2, 1, 11, 3, 4, 1]
+    # The download adds the cohorts (not cancelled) and those with claims waiting.
+    [npq_row] = [r for r in downloaded(dfe_client, "cohort-summary") if r["Programme"] == npq.name]
+    assert (npq_row["Cohorts"], npq_row["With claims waiting"]) == ("3", "1")
     # The page does not list every cohort, which grows with the data: the download does.
     assert not html.select("table[data-table=cohorts]")
     listed = html.select_one("[data-cohort-list]")
@@ -310,9 +333,11 @@ def test_every_table_downloads_as_csv_and_excel_with_the_filters_applied(dfe_cli
         disposition = response.headers["Content-Disposition"]
         assert "npq-senco" in disposition
         assert f"extracted-{today().isoformat()}" in disposition
-    response = dfe_client.get(html.select_one("[data-downloads=uptake] a")["href"])
+    response = dfe_client.get(
+        html.select_one("[data-downloads=completion-and-withdrawal] a")["href"]
+    )
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0][:3] == ["Programme", "Target", "Funded"]
+    assert rows[0][:2] == ["", "Ever started"]
     assert [r[0] for r in rows[1:]] == ["SENCO National Professional Qualification"]
 
 
@@ -347,23 +372,25 @@ def test_local_authorities_are_shown_a_page_at_a_time_and_downloaded_whole(dfe_c
         table = html.select_one("[data-table=local-authorities]")
         return [text(th) for th in table.select("tbody th")]
 
-    first = page(dfe_client.get("/dashboard"))
+    url = "/dashboard?programme=npq-senco"
+    first = page(dfe_client.get(url))
     every = sa.func.count()
     total = session.scalar(sa.select(every).select_from(LocalAuthority))
-    assert total > 25
-    assert len(names(first)) == 25
+    shown = ROWS_PER_PAGE
+    assert total > shown
+    assert len(names(first)) == shown
     assert text(first.select_one("[data-rows-shown]")) == (
-        f"Showing local authorities 1 to 25 of {total}; the downloads hold them all."
+        f"Showing local authorities 1 to {shown} of {total}; the downloads hold them all."
     )
     next_link = first.select_one("#local-authorities .govuk-pagination__next a")["href"]
-    assert next_link == "/dashboard?page=2#local-authorities"
+    assert next_link == f"{url}&page=2#local-authorities"
 
-    second = page(dfe_client.get("/dashboard?page=2"))
-    assert len(names(second)) == 25 and not set(names(second)) & set(names(first))
-    last = -(-total // 25)
-    assert dfe_client.get(f"/dashboard?page={last}").status_code == 200
-    assert dfe_client.get(f"/dashboard?page={last + 1}").status_code == 404
-    assert dfe_client.get("/dashboard?page=two").status_code == 404
+    second = page(dfe_client.get(f"{url}&page=2"))
+    assert len(names(second)) == shown and not set(names(second)) & set(names(first))
+    last = -(-total // shown)
+    assert dfe_client.get(f"{url}&page={last}").status_code == 200
+    assert dfe_client.get(f"{url}&page={last + 1}").status_code == 404
+    assert dfe_client.get(f"{url}&page=two").status_code == 404
 
     body = dfe_client.get("/dashboard/export/local-authorities.csv").get_data(as_text=True)
     assert len(list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))) == total + 1
@@ -411,7 +438,11 @@ def test_the_queries_a_page_makes_do_not_grow_with_the_data(dfe_client, session,
 
 
 def funded_shown(client, url="/dashboard") -> int:
-    summary = page(client.get(url)).select_one("[data-programme=npq-senco]")
+    html = page(client.get(url))
+    headline = html.select_one("[data-headline=npq-senco] [data-funded]")
+    if headline is not None:
+        return as_int(text(headline))
+    summary = html.select_one("[data-programme=npq-senco]")
     for row in summary.select(".govuk-summary-list__row"):
         if text(row.select_one("dt")) == DEFINITIONS["funded"].label:
             return as_int(text(row.select_one("dd")).split()[0])
@@ -466,8 +497,8 @@ def test_different_filters_are_kept_apart(dfe_client, session):
     session.commit()
     everything = page(dfe_client.get("/dashboard"))
     only_npq = page(dfe_client.get("/dashboard?programme=npq-senco"))
-    assert everything.select("[data-programme=ey-senco-l3]")
-    assert not only_npq.select("[data-programme=ey-senco-l3]")
+    assert everything.select("[data-headline=ey-senco-l3]")
+    assert not only_npq.select("[data-headline=ey-senco-l3]")
     shown = text(only_npq.select_one("[data-filters-applied]"))
     assert shown.startswith("Showing: SENCO National Professional Qualification")
 
@@ -506,11 +537,12 @@ def test_every_count_a_table_heads_is_defined_on_the_page_in_its_definitions_wor
 
 def test_the_dashboard_says_which_started_it_shows(dfe_client, session):
     build(session, per_cohort=4)
-    html = page(dfe_client.get("/dashboard"))
+    html = page(dfe_client.get("/dashboard?programme=npq-senco"))
 
     headers = {text(th) for th in html.select("table[data-table] thead th")}
     assert "Started" not in headers
-    assert {"Ever started", "In training"} <= headers
+    assert "Ever started" in headers
+    assert "In training" in downloaded(dfe_client, "completion-and-withdrawal")[0]
     assert meanings(html)["Ever started"].startswith("Claims whose training started, whatever")
     summary = html.select_one("[data-programme=npq-senco]")
     row = next(
@@ -525,3 +557,44 @@ def test_the_dashboard_says_which_started_it_shows(dfe_client, session):
         )
     )
     assert as_int(text(row.select_one("dd"))) == ever_started > 0
+
+
+def test_the_overview_gives_each_programme_a_headline_and_a_page_of_its_own(dfe_client, session):
+    build(session, per_cohort=4)
+    ey = factories.programme(session, "ey-senco-l3")
+    factories.set_programme_places(session, ey, 40)
+    session.commit()
+    funded = session.scalar(
+        sa.select(sa.func.count()).where(Claim.programme_id == ey.id, Claim.holds_place)
+    )
+
+    query = urlencode(claimed_from(date(2020, 1, 1)))
+    html = page(dfe_client.get(f"/dashboard?{query}"))
+
+    headline = html.select_one("[data-headline=ey-senco-l3]")
+    assert text(headline.select_one("[data-share-of-target]")) == (
+        f"{funded / 40:.0%} of the target: {funded} of 40 places funded."
+    )
+    pages = html.select("[data-dashboard-pages] a")
+    assert [text(a) for a in pages] == [
+        "All programmes",
+        "Educational psychologist doctoral training",
+        ey.name,
+        "SENCO National Professional Qualification",
+    ]
+    assert [a.get("aria-current") for a in pages] == ["page", None, None, None]
+    # Each page keeps the dates chosen; the headline links its programme's page.
+    assert pages[2]["href"] == f"/dashboard?programme=ey-senco-l3&{query}"
+    assert headline.select_one("a")["href"] == pages[2]["href"]
+
+    one = page(dfe_client.get(pages[2]["href"]))
+    assert [a.get("aria-current") for a in one.select("[data-dashboard-pages] a")] == [
+        None,
+        None,
+        "page",
+        None,
+    ]
+    # The page has no room for every column: its downloads have them all.
+    allocations = one.select_one("[data-downloads=provider-allocations-ey-senco-l3]")
+    assert "with all 10 columns" in text(allocations)
+    assert len(one.select("[data-table=provider-allocations-ey-senco-l3] thead th")) == 6

@@ -66,8 +66,8 @@ def test_different_filters_are_kept_apart(kept, dfe_client, session):
     everything = page(dfe_client.get("/dashboard"))
     only_npq = page(dfe_client.get("/dashboard?programme=npq-senco"))
 
-    assert everything.select("[data-programme=ey-senco-l3]")
-    assert not only_npq.select("[data-programme=ey-senco-l3]")
+    assert everything.select("[data-headline=ey-senco-l3]")
+    assert not only_npq.select("[data-headline=ey-senco-l3]")
 
 
 class Clock:

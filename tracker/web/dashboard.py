@@ -166,7 +166,7 @@ def _main(template: str, form: FilterForm, build: Callable[[date], Dashboard], *
 
 
 # Long breakdowns (local authorities) are shown this many rows to a page; downloads hold all.
-ROWS_PER_PAGE = 25
+ROWS_PER_PAGE = 20
 
 
 def _table_page(table: exports.Table) -> tuple[exports.Table, ListPage]:
@@ -182,8 +182,10 @@ def _percent(value: float | None) -> str:
 # -- national ------------------------------------------------------------------------------
 
 
-def _national(form: FilterForm, programmes: list[Programme], today: date) -> Dashboard:
-    return national_dashboard(db.session, _scope(form, programmes), today)
+def _national(
+    form: FilterForm, programmes: list[Programme], today: date, *, areas: bool = True
+) -> Dashboard:
+    return national_dashboard(db.session, _scope(form, programmes), today, areas=areas)
 
 
 @bp.get("")
@@ -194,14 +196,33 @@ def national():
         return redirect(url_for("dashboard.local", la_code=la_code, **request.args))
     programmes = _programmes()
     form = _filter_form(programmes)
+    chosen = next((p for p in programmes if p.code == form.programme.data), None)
     main = _main(
         "dashboard/_national_main.html",
         form,
-        lambda today: _national(form, programmes, today),
+        lambda today: _national(form, programmes, today, areas=chosen is not None),
         filters=filter_description(form, programmes),
         downloads=_download_links("dashboard.national_export"),
+        chosen=chosen,
+        pages=_programme_pages(programmes, chosen),
     )
-    return render_template("dashboard/national.html", form=form, main=main)
+    return render_template("dashboard/national.html", form=form, main=main, chosen=chosen)
+
+
+def _programme_pages(programmes: list[Programme], chosen: Programme | None) -> list[dict]:
+    """The dashboard's pages, all programmes then one per programme, keeping the dates chosen."""
+    args = request.args.to_dict(flat=False)
+    for name in ("programme", "page", "submit"):
+        args.pop(name, None)
+    pages = [{"text": "All programmes", "href": url_for("dashboard.national", **args)}]
+    pages += [
+        {"text": p.name, "href": url_for("dashboard.national", programme=p.code, **args)}
+        for p in programmes
+    ]
+    current = 0 if chosen is None else 1 + programmes.index(chosen)
+    for index, page in enumerate(pages):
+        page["current"] = index == current
+    return pages
 
 
 @bp.get("/export/<table>.<kind>")

@@ -79,6 +79,8 @@ def _uptake_table(rows: list[uptake.ProgrammeUptake], *, with_target: bool) -> T
                 + counts[:1]
                 + counts[2:]
             )
+        # On the page: the target, how far to it, and what is done and waiting.
+        table.on_page = [0, 1, 2, 3, 4, 7, 10]
     else:
         table = Table("uptake", "Uptake", ["Programme", *COUNT_HEADERS])
         for r in rows:
@@ -117,6 +119,7 @@ def _rates_table(rows: list[tuple[str, uptake.Figures]], caption: str) -> Table:
                 f.ended_before_training,
             ]
         )
+    table.on_page = [0, 1, 3, 4, 5, 6]
     return _numeric(table, 1)
 
 
@@ -132,6 +135,9 @@ def _area_table(key: str, caption: str, first: str, rows: list[uptake.AreaRow], 
             + [row.settings, row.figures.settings_claiming, row.settings_reached]
             + _counts(row.figures)
         )
+    # On the page: how many settings there are and were reached, and the places they hold.
+    shown = [offset + 3 + COUNTS.index(name) for name in ("funded", "completed", "waiting")]
+    table.on_page = [0, offset, offset + 1, offset + 2, *shown]
     return _numeric(table, offset)
 
 
@@ -230,6 +236,7 @@ def _cohort_summary_table(
                 sum(c.waiting for c in mine),
             ]
         )
+    table.on_page = [0, 2, 3, 5, 6, 7, 8]
     return _numeric(table, 1)
 
 
@@ -295,8 +302,14 @@ def _chart(
     return ProgrammeChart(row, projection, summary, svg, _monthly_table(programme, weeks))
 
 
-def national_dashboard(session: Session, scope: uptake.Scope, today: date) -> Dashboard:
-    """Assemble DfE's national dashboard: a fixed number of queries, whatever the data."""
+def national_dashboard(
+    session: Session, scope: uptake.Scope, today: date, *, areas: bool = True
+) -> Dashboard:
+    """Assemble DfE's national dashboard: a fixed number of queries, whatever the data.
+
+    Without ``areas``, the breakdowns by provider, region, local authority, kind of setting
+    and reason are left out (the page of all programmes shows none of them).
+    """
     rows = uptake.programme_uptake(session, scope, on=today)
     names = {r.programme.code: r.programme.name for r in rows}
     weekly = uptake.weekly_funded(session, scope)
@@ -317,6 +330,12 @@ def national_dashboard(session: Session, scope: uptake.Scope, today: date) -> Da
             weekly.get(chart.figures.programme.id, []),
             chart.figures.target,
         )
+
+    cohorts = uptake.cohort_places(session, scope)
+    tables["cohorts"] = _cohorts_table(cohorts, names)
+    tables["cohort-summary"] = _cohort_summary_table(cohorts, rows)
+    if not areas:
+        return dashboard
 
     providers = uptake.by_provider(session, scope)
     dashboard.behind = uptake.providers_behind(providers)
@@ -357,24 +376,26 @@ def national_dashboard(session: Session, scope: uptake.Scope, today: date) -> Da
                 ]
             )
         table.numeric = set(range(2, 9))
+        table.on_page = [0, 2, 3, 5, 7, 9]
         tables[table.key] = table
 
-    cohorts = uptake.cohort_places(session, scope)
-    tables["cohorts"] = _cohorts_table(cohorts, names)
-    tables["cohort-summary"] = _cohort_summary_table(cohorts, rows)
-
-    areas = uptake.area_figures(session, scope)
-    regions = uptake.by_region(session, scope, areas)
+    counted = uptake.area_figures(session, scope)
+    regions = uptake.by_region(session, scope, counted)
     tables["regions"] = _area_table("regions", "Uptake by region", "Region", regions)
     dashboard.region_chart = bar_chart(
         chart_id="chart-regions",
-        title="Funded places by region",
-        summary="Funded places by region: "
-        + "; ".join(f"{r.name} {r.figures.funded:,}" for r in regions)
+        title="Share of settings reached, by region",
+        summary="Share of each region's settings that have made at least one claim: "
+        + "; ".join(
+            f"{r.name} {r.settings_reached:.0%} ({r.figures.settings_claiming:,} of {r.settings:,})"
+            for r in regions
+            if r.settings_reached is not None
+        )
         + ".",
-        bars=[(r.name, r.figures.funded) for r in regions],
+        bars=[(r.name, r.settings_reached) for r in regions if r.settings_reached is not None],
+        shares=True,
     )
-    local_authorities = uptake.by_local_authority(session, scope, areas)
+    local_authorities = uptake.by_local_authority(session, scope, counted)
     tables["local-authorities"] = _area_table(
         "local-authorities",
         "Uptake by local authority",
@@ -390,7 +411,7 @@ def national_dashboard(session: Session, scope: uptake.Scope, today: date) -> Da
         "setting-kinds",
         "Uptake by kind of setting",
         "Kind of setting",
-        uptake.by_setting_kind(session, scope, areas),
+        uptake.by_setting_kind(session, scope, counted),
     )
     tables["end-reasons"] = _reasons_table(uptake.end_reasons(session, scope), names)
     return dashboard
