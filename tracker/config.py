@@ -46,6 +46,8 @@ class Config:
     # Rate limits (Flask-Limiter): shared storage such as redis:// when there are several
     # processes, else each keeps its own count (production refuses to start on memory://).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # What the counts' keys begin with, so services sharing one Redis count apart.
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "tracker")
     # Requests one API token may make (a Flask-Limiter rate string).
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "300 per minute")
     # Where the dashboards' rendered figures are kept (Flask-Caching, tracker/web/figure_cache.py),
