@@ -3,7 +3,8 @@
 England's 9 regions and 153 local authorities (from tracker/data/local_authorities.csv,
 written out here so that this revision never changes), and the three programmes with
 their milestone schedules and the targets DfE had published when they were set up.
-DfE staff change targets in the service afterwards; the history is kept there.
+DfE staff change targets in the service afterwards; the history is kept there, and a
+downgrade takes out only the rows loaded here that nothing else refers to.
 
 Revision ID: 0002
 Revises: 0001
@@ -239,32 +240,44 @@ PROGRAMMES = [
 ]
 
 
-def upgrade():
+def _tables(bind) -> dict[str, sa.Table]:
     meta = sa.MetaData()
-    regions = sa.Table("regions", meta, autoload_with=op.get_bind())
-    las = sa.Table("local_authorities", meta, autoload_with=op.get_bind())
-    programmes = sa.Table("programmes", meta, autoload_with=op.get_bind())
-    milestones = sa.Table("milestones", meta, autoload_with=op.get_bind())
-    targets = sa.Table("programme_targets", meta, autoload_with=op.get_bind())
-    bind = op.get_bind()
+    names = ("regions", "local_authorities", "programmes", "milestones", "programme_targets")
+    return {name: sa.Table(name, meta, autoload_with=bind) for name in names}
 
-    op.bulk_insert(regions, [{"id": i, "name": name} for i, name in enumerate(REGIONS, 1)])
-    region_id = {name: i for i, name in enumerate(REGIONS, 1)}
-    op.bulk_insert(
-        las,
-        [
-            {
-                "la_code": la_code,
-                "ons_code": ons_code,
-                "former_ons_code": former,
-                "name": name,
-                "region_id": region_id[region],
-            }
-            for la_code, ons_code, former, name, region in LOCAL_AUTHORITIES
-        ],
-    )
+
+def upgrade():
+    """Load the reference data, leaving any of it already there (from a downgrade that kept
+    rows others refer to) as it is."""
+    bind = op.get_bind()
+    t = _tables(bind)
+    regions, las, programmes = t["regions"], t["local_authorities"], t["programmes"]
+
+    region_id = dict(bind.execute(sa.select(regions.c.name, regions.c.id)).all())
+    for name in REGIONS:
+        if name not in region_id:
+            region_id[name] = bind.execute(
+                regions.insert().values(name=name).returning(regions.c.id)
+            ).scalar_one()
+    known_las = set(bind.scalars(sa.select(las.c.la_code)))
+    new_las = [
+        {
+            "la_code": la_code,
+            "ons_code": ons_code,
+            "former_ons_code": former,
+            "name": name,
+            "region_id": region_id[region],
+        }
+        for la_code, ons_code, former, name, region in LOCAL_AUTHORITIES
+        if la_code not in known_las
+    ]
+    if new_las:
+        op.bulk_insert(las, new_las)
+    known_programmes = set(bind.scalars(sa.select(programmes.c.code)))
     now = datetime.now(timezone.utc)
     for programme in PROGRAMMES:
+        if programme["code"] in known_programmes:
+            continue
         programme_id = bind.execute(
             programmes.insert()
             .values(
@@ -279,7 +292,7 @@ def upgrade():
             .returning(programmes.c.id)
         ).scalar_one()
         op.bulk_insert(
-            milestones,
+            t["milestones"],
             [
                 {
                     "programme_id": programme_id,
@@ -292,7 +305,7 @@ def upgrade():
             ],
         )
         op.bulk_insert(
-            targets,
+            t["programme_targets"],
             [
                 {
                     "programme_id": programme_id,
@@ -306,6 +319,50 @@ def upgrade():
         )
 
 
+def _delete_unless_referred_to(bind, table: sa.Table, column: str, values) -> None:
+    """Delete each row of ``table`` whose ``column`` holds one of ``values``, unless other
+    rows refer to it."""
+    for value in values:
+        savepoint = bind.begin_nested()
+        try:
+            bind.execute(table.delete().where(table.c[column] == value))
+        except sa.exc.IntegrityError:
+            savepoint.rollback()
+        else:
+            savepoint.commit()
+
+
 def downgrade():
-    for table in ("programme_targets", "milestones", "programmes", "local_authorities", "regions"):
-        op.execute(sa.text(f"DELETE FROM {table}"))
+    """Take out the reference data this revision loaded, and nothing anyone else wrote.
+
+    The targets DfE set since, and every row something still refers to (a programme with
+    cohorts, a local authority with settings), stay: going on down to an empty database,
+    0001 drops the tables with them in.
+    """
+    bind = op.get_bind()
+    t = _tables(bind)
+    programmes, targets = t["programmes"], t["programme_targets"]
+    for programme in PROGRAMMES:
+        programme_id = sa.select(programmes.c.id).where(programmes.c.code == programme["code"])
+        for places, effective_on, note in programme["targets"]:
+            bind.execute(
+                targets.delete().where(
+                    targets.c.programme_id == programme_id.scalar_subquery(),
+                    targets.c.places == places,
+                    targets.c.effective_on == effective_on,
+                    targets.c.note == note,
+                    targets.c.created_by_id.is_(None),
+                )
+            )
+    codes = [p["code"] for p in PROGRAMMES]
+    milestones = t["milestones"]
+    for milestone_id in bind.scalars(
+        sa.select(milestones.c.id)
+        .join(programmes, milestones.c.programme_id == programmes.c.id)
+        .where(programmes.c.code.in_(codes))
+    ).all():
+        _delete_unless_referred_to(bind, milestones, "id", [milestone_id])
+    _delete_unless_referred_to(bind, programmes, "code", codes)
+    las = [la[0] for la in LOCAL_AUTHORITIES]
+    _delete_unless_referred_to(bind, t["local_authorities"], "la_code", las)
+    _delete_unless_referred_to(bind, t["regions"], "name", REGIONS)
