@@ -9,6 +9,7 @@ import os
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from tracker import create_app
@@ -21,6 +22,25 @@ BACKENDS = ("sqlite", "postgresql")
 REFERENCE_TABLES = ("regions", "local_authorities", "programmes", "milestones", "programme_targets")
 
 _apps: dict = {}
+
+
+class RequestByRequestClient(FlaskClient):
+    """A test client whose every request runs as in production: in an application context
+    of its own, so with its own ``g`` and its own database session, which is removed (what
+    it did not commit, rolled back) when the request ends.
+
+    The ``app`` fixture keeps one application context pushed for the whole test, with the
+    test's session in it. What the test set up there is committed before each request (a
+    browser can only see what was committed), and the test reads the request's results
+    afresh afterwards: so a view that forgets to commit fails its tests.
+    """
+
+    def open(self, *args, **kwargs):
+        db.session.commit()
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.expire_all()
+        return response
 
 
 def _config_dict() -> dict:
@@ -129,7 +149,7 @@ def session(app):
 
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    return RequestByRequestClient(app, app.response_class)
 
 
 @pytest.fixture

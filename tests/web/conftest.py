@@ -3,10 +3,9 @@
 import itertools
 
 import pytest
-from flask import g
-from flask.testing import FlaskClient
 
 from tests import factories
+from tests.conftest import RequestByRequestClient
 from tracker.accounts import create_user
 from tracker.extensions import limiter
 from tracker.models import Role
@@ -21,24 +20,6 @@ def forget_failed_sign_ins(app):
     limiter.reset()
     yield
     limiter.reset()
-
-
-class RequestByRequestClient(FlaskClient):
-    """A test client whose every request starts with an empty ``g``, as in production.
-
-    The ``app`` fixture keeps one application context pushed for the whole test, and Flask
-    reuses it for each request; without this, what a request leaves in ``g`` (Flask-Login's
-    signed-in user, above all) would carry over to the next and hide a session that ended.
-    """
-
-    def open(self, *args, **kwargs):
-        vars(g._get_current_object()).clear()
-        return super().open(*args, **kwargs)
-
-
-@pytest.fixture
-def client(app):
-    return RequestByRequestClient(app, app.response_class)
 
 
 @pytest.fixture
