@@ -10,7 +10,7 @@ from tracker.extensions import db
 from tracker.models import Role, User
 from tracker.models.base import utcnow
 from tracker.web.access import require_role
-from tracker.web.forms import ConfirmForm, CreateAccountForm, show_domain_error
+from tracker.web.forms import ConfirmForm, CreateAccountForm, commit_or_show
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(require_role(Role.DFE))
@@ -37,19 +37,18 @@ def accounts():
 def create_account():
     form = CreateAccountForm()
     if form.validate_on_submit():
-        try:
-            user = create_user(
+        user = commit_or_show(
+            form,
+            lambda: create_user(
                 db.session,
                 email=form.email.data,
                 role=Role(form.role.data),
                 organisation=(form.organisation.data or "").strip() or None,
                 full_name=" ".join(form.full_name.data.split()),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error, default_field="email")
-        else:
-            db.session.commit()
+            ),
+            default_field="email",
+        )
+        if user is not None:
             flash(f"Account created for {user.email}", "success")
             return redirect(url_for("admin.account", user_id=user.id))
     return render_template("admin/create_account.html", form=form)

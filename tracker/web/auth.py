@@ -30,7 +30,7 @@ from tracker.audit import acting_as, reset_actor, set_actor
 from tracker.errors import DomainError
 from tracker.extensions import db, limiter
 from tracker.participants import normalise_email
-from tracker.web.forms import SetPasswordForm, SignInForm, show_domain_error
+from tracker.web.forms import SetPasswordForm, SignInForm, commit_or_show
 from tracker.web.layout import home_url
 
 bp = Blueprint("auth", __name__)
@@ -182,17 +182,14 @@ def set_password_page(token: str):
     except DomainError as error:
         return render_template("auth/link_not_valid.html", message=error.message), 400
     form = SetPasswordForm()
-    if form.validate_on_submit():
-        try:
-            with acting_as(user):
-                set_password(db.session, user, form.password.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error, default_field="password")
-        else:
-            db.session.commit()
-            logout_user()
-            session.clear()
-            flash("Your password has been set. You can now sign in.", "success")
-            return redirect(url_for("auth.sign_in"))
+
+    def set_it():
+        with acting_as(user):
+            set_password(db.session, user, form.password.data)
+
+    if form.validate_on_submit() and commit_or_show(form, set_it, default_field="password"):
+        logout_user()
+        session.clear()
+        flash("Your password has been set. You can now sign in.", "success")
+        return redirect(url_for("auth.sign_in"))
     return render_template("auth/set_password.html", form=form, user=user)

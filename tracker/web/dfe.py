@@ -27,7 +27,6 @@ from wtforms.validators import InputRequired, Length, ValidationError
 from tracker import figures
 from tracker import participants as participant_rules
 from tracker import programmes as programme_rules
-from tracker.errors import DomainError
 from tracker.extensions import db
 from tracker.models import (
     Allocation,
@@ -46,7 +45,7 @@ from tracker.models import (
 from tracker.places import current_target
 from tracker.web.access import require_role
 from tracker.web.fields import GovDateField, PlacesField, PlainText, long_date, paginate
-from tracker.web.forms import show_domain_error
+from tracker.web.forms import commit_or_show
 from tracker.web.layout import london_datetime
 
 bp = Blueprint("dfe", __name__, url_prefix="/dfe")
@@ -257,18 +256,15 @@ def change_quota(code: str, quota_id: int):
     form = QuotaForm()
     if request.method == "GET":
         form.places.data = quota.places
-    if form.validate_on_submit():
-        try:
-            programme_rules.set_region_quota(
-                db.session, quota, places=form.places.data, by=current_user
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error, default_field="places")
-        else:
-            db.session.commit()
-            flash(f"{quota.name} may hold {quota.places:,} places on {programme.name}", "success")
-            return redirect(url_for("dfe.programme", code=programme.code))
+    if form.validate_on_submit() and commit_or_show(
+        form,
+        lambda: programme_rules.set_region_quota(
+            db.session, quota, places=form.places.data, by=current_user
+        ),
+        default_field="places",
+    ):
+        flash(f"{quota.name} may hold {quota.places:,} places on {programme.name}", "success")
+        return redirect(url_for("dfe.programme", code=programme.code))
     return render_template(
         "dfe/change_quota.html",
         form=form,
@@ -283,20 +279,19 @@ def change_target(code: str):
     programme = _programme(code)
     form = TargetForm()
     if form.validate_on_submit():
-        try:
-            target = programme_rules.set_target(
+        target = commit_or_show(
+            form,
+            lambda: programme_rules.set_target(
                 db.session,
                 programme,
                 places=form.places.data,
                 effective_on=form.effective_on.data,
                 note=form.note.data,
                 by=current_user,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error, default_field="places")
-        else:
-            db.session.commit()
+            ),
+            default_field="places",
+        )
+        if target is not None:
             flash(
                 f"Target for {programme.name} set to {target.places:,} places"
                 f" from {target.effective_on.day} {target.effective_on:%B %Y}",
@@ -354,15 +349,14 @@ def set_allocation(code: str):
         if provider is None:
             form.provider.errors.append(f"No provider has UKPRN {form.provider.data.strip()}")
         else:
-            try:
-                allocation = programme_rules.set_allocation(
+            allocation = commit_or_show(
+                form,
+                lambda: programme_rules.set_allocation(
                     db.session, provider, programme, places=form.places.data
-                )
-            except DomainError as error:
-                db.session.rollback()
-                show_domain_error(form, error, default_field="places")
-            else:
-                db.session.commit()
+                ),
+                default_field="places",
+            )
+            if allocation is not None:
                 flash(
                     f"{provider.name} may fill {allocation.places:,} places on {programme.name}",
                     "success",
@@ -447,18 +441,19 @@ def conflicts():
 def conflict(conflict_id: int):
     conflict = db.get_or_404(ParticipantConflict, conflict_id)
     form = ResolveConflictForm()
-    if not conflict.is_resolved and form.validate_on_submit():
-        try:
-            participant_rules.resolve_conflict(
+    if (
+        not conflict.is_resolved
+        and form.validate_on_submit()
+        and commit_or_show(
+            form,
+            lambda: participant_rules.resolve_conflict(
                 db.session, conflict, note=form.note.data, by=current_user
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error, default_field="note")
-        else:
-            db.session.commit()
-            flash(f"Conflict {conflict.id} marked as resolved", "success")
-            return redirect(url_for("dfe.conflicts"))
+            ),
+            default_field="note",
+        )
+    ):
+        flash(f"Conflict {conflict.id} marked as resolved", "success")
+        return redirect(url_for("dfe.conflicts"))
     # Every claim for the person, with the details each gives: DfE sees every copy.
     claims = db.session.scalars(
         sa.select(Claim)

@@ -1,5 +1,8 @@
 """The forms of the account pages, drawn with GOV.UK Frontend widgets (govuk-frontend-wtf)."""
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.main import wtforms_errors
 from govuk_frontend_wtf.wtforms_widgets import (
@@ -13,9 +16,12 @@ from wtforms import PasswordField, RadioField, StringField, SubmitField
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from tracker.errors import DomainError
+from tracker.extensions import db
 from tracker.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from tracker.web.fields import PlainText
 from tracker.web.layout import ROLE_LABELS
+
+T = TypeVar("T")
 
 # The longest email address SMTP allows (RFC 5321), and the accounts' column.
 MAX_EMAIL_LENGTH = 254
@@ -25,6 +31,22 @@ def show_domain_error(form: FlaskForm, error: DomainError, *, default_field: str
     """Put a rule's message against the field it names, for the error summary and the field."""
     field = form._fields.get(error.field or "") or form._fields[default_field]
     field.errors.append(error.message)
+
+
+def commit_or_show(form: FlaskForm, call: Callable[[], T], *, default_field: str) -> T | None:
+    """A page's change, saved: run ``call`` and commit it, or, when a rule refuses it, roll
+    back and show the rule's message on the field it names (else ``default_field``).
+
+    Returns what ``call`` returned (True when it returns nothing), or None when refused.
+    """
+    try:
+        result = call()
+    except DomainError as error:
+        db.session.rollback()
+        show_domain_error(form, error, default_field=default_field)
+        return None
+    db.session.commit()
+    return True if result is None else result
 
 
 def error_summary(form: FlaskForm, params: dict | None = None) -> dict:

@@ -27,7 +27,7 @@ from tracker.models import (
     Setting,
 )
 from tracker.web.access import require_role
-from tracker.web.forms import ConfirmForm, show_domain_error
+from tracker.web.forms import ConfirmForm, commit_or_show
 from tracker.web.provider_forms import (
     BulkDeclarationForm,
     CohortForm,
@@ -127,18 +127,6 @@ def _allocations() -> list[dict]:
     ]
 
 
-def _commit_or_show(form, call, *, default_field: str):
-    """Run a domain call and commit; on DomainError roll back and show it on the form."""
-    try:
-        result = call()
-    except DomainError as error:
-        db.session.rollback()
-        show_domain_error(form, error, default_field=default_field)
-        return None
-    db.session.commit()
-    return result
-
-
 # -- cohorts -----------------------------------------------------------------------------
 
 
@@ -172,7 +160,7 @@ def create_cohort():
         programme = db.session.scalar(
             sa.select(Programme).where(Programme.code == form.programme.data)
         )
-        cohort = _commit_or_show(
+        cohort = commit_or_show(
             form,
             lambda: cohort_rules.create_cohort(
                 db.session,
@@ -196,7 +184,7 @@ def edit_cohort(cohort_id: int):
     cohort = _own_cohort(cohort_id)
     form = EditCohortForm(obj=cohort)
     if form.validate_on_submit():
-        updated = _commit_or_show(
+        updated = commit_or_show(
             form,
             lambda: cohort_rules.update_cohort(
                 db.session,
@@ -225,7 +213,7 @@ def close_cohort(cohort_id: int):
         abort(404)
     form = ConfirmForm()
     if form.validate_on_submit():
-        done = _commit_or_show(
+        done = commit_or_show(
             form,
             lambda: cohort_rules.update_cohort(
                 db.session,
@@ -352,7 +340,7 @@ def enrol(cohort_id: int):
                 by=current_user,
             )
 
-        outcome = _commit_or_show(form, claim, default_field="email")
+        outcome = commit_or_show(form, claim, default_field="email")
         if outcome is not None:
             return redirect(url_for("provider.claim", claim_id=outcome.claim.id, enrolled=1))
     return render_template(
@@ -504,7 +492,7 @@ def declare(claim_id: int):
     form = DeclarationForm()
     form.milestone.choices = _milestone_choices(claim.programme)
     if form.validate_on_submit():
-        declaration = _commit_or_show(
+        declaration = commit_or_show(
             form,
             lambda: progress.record_declaration(
                 db.session,
@@ -532,7 +520,7 @@ def _end_claim(claim_id: int, *, operation, reasons: dict[str, str], noun: str, 
         if form.reason.data == "other" and not form.reason_text():
             form.other_reason.errors.append(f"Give the reason for the {noun}")
         else:
-            outcome = _commit_or_show(
+            outcome = commit_or_show(
                 form,
                 lambda: operation(db.session, claim, reason=form.reason_text(), by=current_user),
                 default_field="reason",
@@ -588,7 +576,7 @@ def move(claim_id: int):
     ]
     if form.validate_on_submit():
         to_cohort = next(c for c in others if str(c.id) == form.cohort.data)
-        outcome = _commit_or_show(
+        outcome = commit_or_show(
             form,
             lambda: places.move_claim(db.session, claim, to_cohort, by=current_user),
             default_field="cohort",
@@ -627,7 +615,7 @@ def resume(claim_id: int):
         form.cohort.data = str(claim.cohort_id)
     if form.validate_on_submit():
         to_cohort = next(c for c in cohorts if str(c.id) == form.cohort.data)
-        outcome = _commit_or_show(
+        outcome = commit_or_show(
             form,
             lambda: places.resume(db.session, claim, to_cohort=to_cohort, by=current_user),
             default_field="cohort",

@@ -24,7 +24,6 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from tracker.errors import DomainError
 from tracker.extensions import db
 from tracker.models import OutboxMessage, OutboxStatus, Programme, Role
 from tracker.models.base import utcnow
@@ -35,7 +34,7 @@ from tracker.reminders.time import london_date
 from tracker.reminders.tokens import opt_out, participant_from_token
 from tracker.web.access import require_role
 from tracker.web.fields import PlainText, paginate
-from tracker.web.forms import show_domain_error
+from tracker.web.forms import commit_or_show
 
 bp = Blueprint("reminders", __name__, url_prefix="/dfe/reminders")
 bp.before_request(require_role(Role.DFE))
@@ -195,8 +194,9 @@ def change(programme_code: str, code: str):
     )
     if form.validate_on_submit():
         number = "day_of_period" if rule.day_of_period is not None else "days"
-        try:
-            change_rule(
+        if commit_or_show(
+            form,
+            lambda: change_rule(
                 db.session,
                 programme,
                 code,
@@ -206,12 +206,9 @@ def change(programme_code: str, code: str):
                 body=form.body.data,
                 is_enabled=form.is_enabled.data == "yes",
                 **({number: form.days.data} if form.days.data is not None else {}),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error, default_field="body")
-        else:
-            db.session.commit()
+            ),
+            default_field="body",
+        ):
             flash(f"{code.replace('-', ' ').capitalize()} on {programme.name} saved")
             return redirect(url_for("reminders.rules"))
     return render_template("reminders/change.html", form=form, programme=programme, rule=rule)

@@ -26,13 +26,12 @@ from tracker.cohort_finder import (
     places_setting_may_add,
     programmes_open_to,
 )
-from tracker.errors import DomainError
 from tracker.extensions import db
 from tracker.models import Claim, ClaimStatus, Cohort, LocalAuthority, Region, Role
 from tracker.places import waiting_positions
 from tracker.web.access import require_role
 from tracker.web.fields import GovDateField, PlainText, long_date, paginate
-from tracker.web.forms import show_domain_error
+from tracker.web.forms import commit_or_show
 
 bp = Blueprint("setting", __name__, url_prefix="/setting")
 bp.before_request(require_role(Role.SETTING))
@@ -189,8 +188,9 @@ def claim_place(cohort_id: int):
     cohort = _claimable_cohort(cohort_id)
     form = ClaimForm()
     if form.validate_on_submit():
-        try:
-            outcome = places.claim_place(
+        outcome = commit_or_show(
+            form,
+            lambda: places.claim_place(
                 db.session,
                 cohort,
                 full_name=form.full_name.data,
@@ -198,12 +198,10 @@ def claim_place(cohort_id: int):
                 trn=form.trn.data,
                 setting=current_user.setting,
                 by=current_user,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error, default_field="full_name")
-        else:
-            db.session.commit()
+            ),
+            default_field="full_name",
+        )
+        if outcome is not None:
             claim = outcome.claim
             if claim.status == ClaimStatus.FUNDED:
                 flash(f"{claim.full_name} has a funded place", "success")
@@ -272,14 +270,11 @@ def withdraw(claim_id: int):
         flash(f"This claim is already {claim.status.value}", "info")
         return redirect(url_for("setting.claim", claim_id=claim.id))
     form = WithdrawForm()
-    if form.validate_on_submit():
-        try:
-            places.withdraw(db.session, claim, reason=form.reason.data, by=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error, default_field="reason")
-        else:
-            db.session.commit()
-            flash(f"The claim for {claim.full_name} has been withdrawn", "success")
-            return redirect(url_for("setting.claim", claim_id=claim.id))
+    if form.validate_on_submit() and commit_or_show(
+        form,
+        lambda: places.withdraw(db.session, claim, reason=form.reason.data, by=current_user),
+        default_field="reason",
+    ):
+        flash(f"The claim for {claim.full_name} has been withdrawn", "success")
+        return redirect(url_for("setting.claim", claim_id=claim.id))
     return render_template("setting/withdraw.html", form=form, claim=claim)
