@@ -223,7 +223,7 @@ def test_claims_made_before_the_date_range_are_left_out(dfe_client, session):
         (["31", "2", "2025"], "Claims made from must be a real date"),
         (["1", "", "2025"], "Claims made from must include a month"),
         (["x", "y", "z"], "Claims made from must be a real date"),
-        (["1"], "Claims made from must include a month and a year"),
+        (["1"], "Claims made from must include a month and year"),
     ],
 )
 def test_a_bad_date_shows_the_form_again_with_an_error(dfe_client, values, message):

@@ -114,10 +114,10 @@ def test_dates_and_moments_in_changes_read_as_gov_uk_writes_them(dfe_client, ses
         ("occurred_from=31&occurred_from=2&occurred_from=2026", "From must be a real date"),
         (
             "occurred_from=1&occurred_from=1&occurred_from=99999999999999",
-            "From must be a real date",
+            "From must be a real date, with a 4-digit year",
         ),
         ("occurred_from=1&occurred_from=&occurred_from=2026", "From must include a month"),
-        ("occurred_from=1", "From must include a month and a year"),
+        ("occurred_from=1", "From must include a month and year"),
         (
             "occurred_from=2&occurred_from=1&occurred_from=2026&occurred_to=1&occurred_to=1&occurred_to=2026",
             "To must be the same as or after from",

@@ -88,7 +88,7 @@ def test_dfe_changes_a_target_and_the_history_shows_who_and_why(dfe_client, sess
         (
             {"places": "-5", "effective_on": ["1", "4", "2024"], "note": "x"},
             "places",
-            "Enter the number of places as a whole number, like 20",
+            "Enter a number of places from 0 to 1,000,000",
         ),
         (
             {"places": "²", "effective_on": ["1", "4", "2024"], "note": "x"},
@@ -113,7 +113,7 @@ def test_dfe_changes_a_target_and_the_history_shows_who_and_why(dfe_client, sess
         (
             {"places": "10", "effective_on": ["1", "4", "99999"], "note": "x"},
             "effective_on",
-            "Date the target takes effect must be a real date",
+            "Date the target takes effect must be a real date, with a 4-digit year",
         ),
         (
             {"places": "10", "effective_on": ["", "", ""], "note": "x"},

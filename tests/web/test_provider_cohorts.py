@@ -129,7 +129,7 @@ def test_more_places_than_the_allocation_is_refused_and_what_was_typed_is_shown(
         ),
         (
             {"ends_on": ["x", "1", "2027"]},
-            [("End date must be a real date, with a 4-digit year", "#ends_on-day")],
+            [("End date must be a real date", "#ends_on-day")],
         ),
         (
             {"ends_on": ["1", "1", "2027"]},
@@ -137,9 +137,9 @@ def test_more_places_than_the_allocation_is_refused_and_what_was_typed_is_shown(
         ),
         (
             {"places": "99999999999999999999999"},
-            [("Enter a number of places between 1 and 100,000", "#places")],
+            [("Enter a number of places from 1 to 100,000", "#places")],
         ),
-        ({"places": "-3"}, [("Enter a number of places between 1 and 100,000", "#places")]),
+        ({"places": "-3"}, [("Enter a number of places from 1 to 100,000", "#places")]),
         (
             {"places": "twenty"},
             [("Enter the number of places as a whole number, like 20", "#places")],

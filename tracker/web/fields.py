@@ -62,12 +62,11 @@ class GovDateField(DateField):
         parts = [*parts, "", ""][:3]  # a box left out of the request is an empty box
         if not all(parts):
             missing = [n for n, v in zip(("day", "month", "year"), parts, strict=True) if not v]
-            raise ValueError(f"{self.label.text} must include a {' and a '.join(missing)}")
-        if (
-            not all(p.isascii() and p.isdigit() and len(p) <= 4 for p in parts)
-            or len(parts[2]) != 4
-        ):
+            raise ValueError(f"{self.label.text} must include a {' and '.join(missing)}")
+        if not all(p.isascii() and p.isdigit() and len(p) <= 4 for p in parts[:2]):
             raise ValueError(f"{self.label.text} must be a real date")
+        if not (parts[2].isascii() and parts[2].isdigit() and len(parts[2]) == 4):
+            raise ValueError(f"{self.label.text} must be a real date, with a 4-digit year")
         try:
             day = date(int(parts[2]), int(parts[1]), int(parts[0]))
         except ValueError:
@@ -78,28 +77,36 @@ class GovDateField(DateField):
 
 
 class PlacesField(IntegerField):
-    """A whole number of places, 0 or more, with GOV.UK's messages for anything else."""
+    """A whole number of places from ``minimum`` to ``maximum``, with GOV.UK's messages for
+    anything else (one field for every form that asks for places)."""
 
-    def __init__(self, label=None, validators=None, **kwargs):
+    def __init__(
+        self, label=None, validators=None, *, minimum: int = 0, maximum: int = MAX_PLACES, **kwargs
+    ):
         super().__init__(label, validators, widget=GovTextInput(), **kwargs)
+        self.minimum, self.maximum = minimum, maximum
+
+    def _out_of_range(self) -> str:
+        return f"Enter a number of places from {self.minimum:,} to {self.maximum:,}"
 
     def pre_validate(self, form):
         if self.process_errors:
             raise StopValidation()  # already explained by the error from reading the box
         if self.data is None:
             raise StopValidation("Enter the number of places")
-        if self.data > MAX_PLACES:
-            raise StopValidation(f"Enter a number of places from 0 to {MAX_PLACES:,}")
+        if not self.minimum <= self.data <= self.maximum:
+            raise StopValidation(self._out_of_range())
 
     def process_formdata(self, valuelist):
         self.data = None
         if not valuelist or not valuelist[0].strip():
             return
         raw = valuelist[0].strip().replace(",", "")
-        if not (raw.isascii() and raw.isdigit()):
+        digits = raw.removeprefix("-")
+        if not (digits.isascii() and digits.isdigit()):
             raise ValueError("Enter the number of places as a whole number, like 20")
-        if len(raw) > 12:
-            raise ValueError(f"Enter a number of places from 0 to {MAX_PLACES:,}")
+        if len(digits) > 12:
+            raise ValueError(self._out_of_range())
         self.data = int(raw)
 
 

@@ -1,12 +1,9 @@
 """The forms of the training provider's pages, drawn with GOV.UK Frontend widgets."""
 
-from datetime import date
-
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxesInput,
-    GovDateInput,
     GovFileInput,
     GovRadioInput,
     GovSubmitInput,
@@ -14,78 +11,23 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextInput,
 )
 from wtforms import (
-    Field,
-    IntegerField,
     RadioField,
     SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
+from wtforms.validators import InputRequired, Length
 
-# More places than any programme has: keeps numbers typed by mistake away from the database.
-MAX_PLACES = 100_000
+from tracker.web.fields import GovDateField, PlacesField
+
+# More places than any cohort has: keeps numbers typed by mistake away from the database.
+MAX_COHORT_PLACES = 100_000
 
 
 def _no_nul(value):
     # PostgreSQL cannot store NUL characters; nobody types one on purpose.
     return value.replace("\x00", "") if isinstance(value, str) else value
-
-
-class GovUKDateField(Field):
-    """A date typed as day, month and year, checked the way the GOV.UK date pattern says."""
-
-    widget = GovDateInput()
-
-    def __init__(self, label=None, validators=None, *, required_message: str, **kwargs):
-        super().__init__(label, validators, **kwargs)
-        self.required_message = required_message
-
-    def _value(self):
-        return ""
-
-    def process_formdata(self, valuelist):
-        parts = [_no_nul(v).strip() for v in (list(valuelist) + ["", "", ""])[:3]]
-        # The widget shows back exactly the three parts typed.
-        self.raw_data = parts
-        self.data = None
-        name = self.label.text
-        if not any(parts):
-            raise ValueError(self.required_message)
-        missing = [
-            unit for unit, part in zip(("day", "month", "year"), parts, strict=True) if not part
-        ]
-        if missing:
-            raise ValueError(f"{name} must include a {' and '.join(missing)}")
-        if not all(part.isdigit() and part.isascii() for part in parts) or len(parts[2]) != 4:
-            raise ValueError(f"{name} must be a real date, with a 4-digit year")
-        day, month, year = (int(p) for p in parts)
-        try:
-            self.data = date(year, month, day)
-        except ValueError:
-            raise ValueError(f"{name} must be a real date") from None
-        if year < 2000:
-            self.data = None
-            raise ValueError(f"{name} must be in the year 2000 or later")
-
-    def pre_validate(self, form):
-        if self.data is None and not self.process_errors:
-            raise ValidationError(self.required_message)
-
-
-class PlacesField(IntegerField):
-    """A whole number of places, refused in GOV.UK's words when it is not one."""
-
-    widget = GovTextInput()
-
-    def process_formdata(self, valuelist):
-        self.data = None
-        if valuelist and valuelist[0].strip():
-            try:
-                self.data = int(valuelist[0].strip().replace(",", ""))
-            except ValueError:
-                raise ValueError("Enter the number of places as a whole number, like 20") from None
 
 
 class CohortForm(FlaskForm):
@@ -105,24 +47,17 @@ class CohortForm(FlaskForm):
             Length(max=120, message="The cohort name must be 120 characters or fewer"),
         ],
     )
-    starts_on = GovUKDateField(
-        "Start date",
-        description="For example, 1 9 2026",
-        required_message="Enter the start date",
+    starts_on = GovDateField(
+        "Start date", description="For example, 1 9 2026", required="Enter the start date"
     )
-    ends_on = GovUKDateField(
-        "End date",
-        description="For example, 28 2 2028",
-        required_message="Enter the end date",
+    ends_on = GovDateField(
+        "End date", description="For example, 28 2 2028", required="Enter the end date"
     )
     places = PlacesField(
         "Places",
-        widget=GovTextInput(),
         description="Funded places the cohort offers, within your allocation.",
-        validators=[
-            InputRequired("Enter the number of places"),
-            NumberRange(1, MAX_PLACES, "Enter a number of places between 1 and 100,000"),
-        ],
+        minimum=1,
+        maximum=MAX_COHORT_PLACES,
     )
     submit = SubmitField("Save cohort", widget=GovSubmitInput())
 
@@ -177,10 +112,10 @@ class DeclarationForm(FlaskForm):
         invalid_choice_message="Select the milestone reached",
         validators=[InputRequired("Select the milestone reached")],
     )
-    declared_on = GovUKDateField(
+    declared_on = GovDateField(
         "Date reached",
         description="For example, 27 3 2026",
-        required_message="Enter the date the milestone was reached",
+        required="Enter the date the milestone was reached",
     )
     submit = SubmitField("Record declaration", widget=GovSubmitInput())
 
