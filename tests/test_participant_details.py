@@ -163,3 +163,21 @@ def test_the_conflicts_command_lists_them_for_dfe(runner, session):
     assert result.output.rstrip().endswith("1 conflict to resolve.")
     resolved = runner.invoke(args=["tracker", "participants", "conflicts", "--resolved"])
     assert resolved.output.strip() == "0 conflicts resolved."
+
+
+@pytest.mark.parametrize(
+    ("email", "valid"),
+    [
+        ("name@example.com", True),
+        ("Ann.O'Neil+npq@school.sch.uk", True),
+        ("name@localhost", False),
+        ("two words@example.com", False),
+        ("name@@example.com", False),
+        ("name@example..com", False),
+        (f"{'a' * 250}@b.co", False),
+    ],
+)
+def test_email_addresses_are_checked_by_email_validators_rules(email, valid):
+    from tracker.participants import is_email_address
+
+    assert is_email_address(email.lower()) is valid

@@ -5,7 +5,6 @@ import functools
 import hashlib
 import hmac
 import logging
-import re
 import secrets
 from datetime import timedelta
 
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Session
 from tracker.errors import DomainError
 from tracker.models import LocalAuthority, Provider, Role, Setting, User, UserSession
 from tracker.models.base import utcnow
-from tracker.participants import normalise_email
+from tracker.participants import is_email_address, normalise_email
 from tracker.passwords import check_password as check_new_password
 
 logger = logging.getLogger(__name__)
@@ -83,9 +82,6 @@ def _organisation(session: Session, role: Role, code: str | None) -> dict:
     return {"local_authority": local_authority}
 
 
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
 def create_user(
     session: Session,
     *,
@@ -97,7 +93,7 @@ def create_user(
 ) -> User:
     """Add an account for one organisation; without a password it cannot sign in yet."""
     email = normalise_email(email)
-    if not EMAIL_PATTERN.match(email):
+    if not is_email_address(email):
         raise DomainError("Enter an email address in the correct format", field="email")
     if session.scalar(sa.select(User.id).where(User.email == email)) is not None:
         raise DomainError(f"An account for {email} already exists", field="email")

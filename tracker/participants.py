@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session, joinedload
 
 from tracker.audit import record_created
@@ -14,7 +15,18 @@ from tracker.models import Claim, Cohort, ConflictField, Participant, Participan
 from tracker.models.base import utcnow
 
 TRN_PATTERN = re.compile(r"^\d{7}$")
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def is_email_address(email: str) -> bool:
+    """Whether ``email`` is an address mail can be sent to, by its form (email-validator's
+    rules: RFC 5321/5322 syntax and a real-looking domain; nothing is looked up)."""
+    if len(email) > 254:
+        return False
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
 
 
 def normalise_email(email: str) -> str:
@@ -56,7 +68,7 @@ class Person:
         email = normalise_email(email or "")
         if not email:
             raise DomainError("Enter the participant's email address", field="email")
-        if len(email) > 254 or not EMAIL_PATTERN.match(email):
+        if not is_email_address(email):
             raise DomainError(
                 "Enter an email address in the correct format, like name@example.com",
                 field="email",
