@@ -20,8 +20,6 @@ DATABASE ... TEMPLATE`` on PostgreSQL) and drops the copy afterwards.
 import json
 import os
 import shutil
-import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -131,28 +129,30 @@ def server_env(url: str) -> dict:
 
 
 def figures_check(url: str) -> dict:
-    """``flask --app wsgi tracker figures check`` on ``url``: whether it found drift, and how much.
+    """``flask tracker figures check`` on ``url``: whether it found drift, and how much.
 
-    The command counts every kept count again from the claims and exits 1 on a difference.
+    The command itself (``tracker/cli.py``), run by Flask's CLI runner in this process on
+    an app for ``url``: it counts every kept count again from the claims and exits 1 on a
+    difference.
     """
+    from tracker.extensions import db
+
     started = time.monotonic()
-    answer = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "flask", "--app", "wsgi", "tracker", "figures", "check"],
-        cwd=ROOT,
-        env=server_env(url),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=3600,
-    )
-    output = (answer.stdout + answer.stderr).strip()
-    if answer.returncode not in (0, 1):
-        raise RuntimeError(f"figures check exited {answer.returncode}:\n{output}")
+    app = app_for(url)
+    answer = app.test_cli_runner().invoke(args=["tracker", "figures", "check"])
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if answer.exception is not None and not isinstance(answer.exception, SystemExit):
+        raise RuntimeError(f"figures check failed: {answer.exception!r}") from answer.exception
+    if answer.exit_code not in (0, 1):
+        raise RuntimeError(f"figures check exited {answer.exit_code}:\n{answer.output}")
+    output = answer.output.strip()
     said = [line for line in output.splitlines() if line.lower().startswith(("no drift", "drift"))]
     found = [line for line in said if line.startswith("Drift: ")]
     differences = int(found[-1].split()[1].replace(",", "")) if found else 0
     return {
-        "ok": answer.returncode == 0,
+        "ok": answer.exit_code == 0,
         "differences": differences,
         "summary": said[-1] if said else output[-500:],
         "seconds": time.monotonic() - started,

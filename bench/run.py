@@ -299,6 +299,8 @@ def write_load(port: int, prepared: dict, tag: str):
     )
     report: dict = {}
     try:
+        if process.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"the writer did not start: {process.stderr.read()}")
         time.sleep(WRITER_LEAD_SECONDS)
         if process.poll() is not None:
             raise RuntimeError(f"the writer stopped: {process.stderr.read()}")
@@ -526,6 +528,7 @@ def run_one(db_name: str, size: str, profile: dict, echo=print) -> dict:
             result["queries"] = count_queries(app)
             db.session.remove()
             db.engine.dispose()
+        dataset.DATA.mkdir(parents=True, exist_ok=True)
         log = dataset.DATA / f"gunicorn-{db_name}-{size}.log"
         with gunicorn(url, log) as (port, master):
             echo("   dashboard (idle, then under the write load)")

@@ -13,7 +13,8 @@ until it is sent SIGTERM (or ``--seconds`` pass):
 
 Each stream runs on a thread of its own on a fixed clock: the n-th request is due at
 start + n / rate. A request that is late is sent at once; a slot missed by more than a
-whole interval is skipped and counted. On stopping it prints one JSON line: for each
+whole interval is skipped and counted. It prints ``ready`` once both streams have
+started, and on stopping one JSON line: for each
 stream, what was sent, the answers by status, the rate actually achieved, the slots
 missed and the latencies.
 """
@@ -128,6 +129,7 @@ def main(argv: list[str] | None = None) -> dict:
     ]
     for stream in streams:
         stream.thread.start()
+    print("ready", flush=True)
     deadline = time.monotonic() + args.seconds
     while not stop.wait(0.2) and time.monotonic() < deadline:
         pass
