@@ -619,13 +619,15 @@ def targets(results: list[dict]) -> list[tuple[str, str, str]]:
     for r in results:
         label = f"{r['db']} {r['size']}"
         d = r["dashboard"]
-        busy = d["dashboard_writes"]
+        busy, w = d["dashboard_writes"], d["writer_during_dashboard"]
         if r["size"] in TARGET_SIZES:
             rows.append(
                 (
                     "dashboard under the write load ≥ 1/4 of /healthz under it, p99 < 100 ms"
                     f" ({label})",
-                    f"{d['rate_ratio']:.3f}, p99 {busy['p99_ms']:.0f} ms",
+                    f"{d['rate_ratio']:.3f}, p99 {busy['p99_ms']:.0f} ms (write load achieved:"
+                    f" {w['claims']['achieved_per_s']:.2f} claims/s,"
+                    f" {w['sign_ins']['achieved_per_s']:.2f} sign-ins/s)",
                     _ok(
                         d["rate_ratio"] >= TARGETS["dashboard_rate"]
                         and busy["p99_ms"] < TARGETS["dashboard_p99_ms"]
@@ -700,7 +702,9 @@ def _writer(w: dict) -> str:
     )
 
 
-def render(results: list[dict], info: dict, command: str, started: str, not_run: list[str]) -> str:
+def render(
+    results: list[dict], info: dict, command: str, started: str | None, not_run: list[str]
+) -> str:
     claims_per_s = WRITE_LOAD["claims_per_second"]
     sign_ins_per_s = WRITE_LOAD["sign_ins_per_second"]
     lines = [
@@ -710,7 +714,7 @@ def render(results: list[dict], info: dict, command: str, started: str, not_run:
         "measured in the same run on the same machine; absolute figures are given beside it",
         "only to make the ratio readable. Do not compare absolute figures between machines.",
         "",
-        f"Run: `{command}`, started {started}.",
+        f"Run: {command}" + (f", started {started}." if started else "."),
         "",
         "## Machine",
         "",
@@ -763,7 +767,11 @@ def render(results: list[dict], info: dict, command: str, started: str, not_run:
         "check, a new session and an audit row), starting"
         f" {WRITER_LEAD_SECONDS:g} s before the measurement and",
         "stopping after it; /healthz and /dashboard are each measured under their own run of",
-        "it. *First view*: one request to a fresh server, working the figures out.",
+        "it. Each of the writer's two streams sends its next request at its time on a fixed",
+        "clock, or as soon as its previous answer has come if that is later (a slot missed by",
+        "a whole interval is skipped), so when the server answers slowly the rate achieved",
+        "falls below the rate stated: the table below gives what was achieved.",
+        "*First view*: one request to a fresh server, working the figures out.",
         "",
         "| database | size | /healthz req/s idle | /dashboard req/s idle | ratio idle"
         " | /healthz req/s under writes | /dashboard req/s under writes | **ratio under writes**"
@@ -1055,6 +1063,18 @@ def machine() -> dict:
 NOT_BY_DEFAULT: dict[tuple[str, str], str] = {}
 
 
+def _not_run(results: list[dict], not_run: list[str]) -> list[str]:
+    """``not_run`` with every size and database of the full run that has no result noted."""
+    not_run = list(not_run)
+    for size in ("10k", "100k", "1m"):
+        for db_name in ("sqlite", "postgresql"):
+            ran = any(r["size"] == size and r["db"] == db_name for r in results)
+            noted = any(item.startswith(f"{db_name} {size}:") for item in not_run)
+            if not ran and not noted:
+                not_run.append(f"{db_name} {size}: not run")
+    return not_run
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -1064,7 +1084,24 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--json", default=None, help="also write the raw results here")
     parser.add_argument("--strict", action="store_true", help="stop at the first failure")
+    parser.add_argument(
+        "--from-json",
+        default=None,
+        help="run nothing: write the report from the results of earlier runs (--json files,"
+        " comma separated)",
+    )
     args = parser.parse_args(argv)
+    if args.from_json:
+        results = []
+        for name in args.from_json.split(","):
+            results += json.loads(Path(name).read_text())
+        runs = sorted({(r.get("started", "?"), r.get("command", "?")) for r in results})
+        not_run = _not_run(results, [])
+        command = "; ".join(f"`{c}`, started {s}" for s, c in runs)
+        report = render(results, machine(), command, None, not_run) + "\n".join(HOW_TO_REPEAT)
+        Path(args.output).write_text(report)
+        print(f"wrote {args.output}")
+        return results
     sizes = [s.strip() for s in args.size.split(",") if s.strip()]
     for size in sizes:
         if size not in dataset.SIZES:
@@ -1083,18 +1120,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 continue
             try:
                 results.append(run_one(db_name, size, profile))
+                results[-1].update(command=command.strip(), started=started)
             except Exception as error:  # noqa: BLE001  (reported, and the others still run)
                 if args.strict:
                     raise
                 print(f"{db_name} {size} failed: {error!r}", file=sys.stderr)
                 not_run.append(f"{db_name} {size}: failed ({type(error).__name__}: {error})")
-    for size in ("10k", "100k", "1m"):
-        for db_name in ("sqlite", "postgresql"):
-            ran = any(r["size"] == size and r["db"] == db_name for r in results)
-            noted = any(item.startswith(f"{db_name} {size}:") for item in not_run)
-            if not ran and not noted:
-                not_run.append(f"{db_name} {size}: not run in this invocation")
-    report = render(results, machine(), command.strip(), started, not_run) + "\n".join(
+    not_run = _not_run(results, not_run)
+    report = render(results, machine(), f"`{command.strip()}`", started, not_run) + "\n".join(
         HOW_TO_REPEAT
     )
     Path(args.output).write_text(report)
