@@ -818,8 +818,7 @@ def render(
         "",
         "CPU used during each measurement, as a share of one core: wrk's own (from the",
         "kernel's accounting of its process) and the gunicorn workers' together. wrk runs",
-        "one thread, so it would be the limit only near 1.00; it stays far below, while the",
-        "workers use what the machine's cores leave them.",
+        "one thread, so it would be the limit only near 1.00.",
         "",
         "| database | size | wrk /healthz idle | workers | wrk /dashboard idle | workers"
         " | wrk /healthz under writes | workers | wrk /dashboard under writes | workers |",
@@ -831,6 +830,14 @@ def render(
         for key in ("healthz_idle", "dashboard_idle", "healthz_writes", "dashboard_writes"):
             cells += [f"{d[key]['cpu_share']:.2f}", f"{d[key]['server_cpu_share']:.2f}"]
         lines.append(f"| {r['db']} | {r['size']} | {' | '.join(cells)} |")
+    keys = ("healthz_idle", "dashboard_idle", "healthz_writes", "dashboard_writes")
+    shares = [r["dashboard"][k]["cpu_share"] for r in results for k in keys]
+    if shares:
+        lines += [
+            "",
+            f"The most wrk used in any measurement of this run: {max(shares):.2f} of one core"
+            f" ({'not' if max(shares) < 0.5 else 'possibly'} the bottleneck).",
+        ]
     lines += [
         "",
         "### Queries per page",
