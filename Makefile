@@ -39,11 +39,13 @@ format: install
 test: lint
 	$(BIN)/pytest
 
-# The full benchmark run (10k and 100k enrolments, SQLite and PostgreSQL at 127.0.0.1:5432):
-# builds and caches the data sets in bench/.data/ and PostgreSQL, then writes BENCHMARKS.md.
+# The full benchmark run (10k, 100k and 1 million enrolments, SQLite and PostgreSQL at
+# 127.0.0.1:5432): builds and caches the data sets in bench/.data/ and PostgreSQL, measures
+# /dashboard against /healthz with wrk (apt-get install wrk), idle and under a steady write
+# load of claims and sign-ins (bench/writer.py), then writes BENCHMARKS.md.
 # A tiny run of the same harness is part of `make test` (tests/test_bench_smoke.py).
 bench: install
-	$(BIN)/python -m bench.run --size 10k,100k --db both
+	$(BIN)/python -m bench.run --size 10k,100k,1m --db both
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -3,17 +3,21 @@ PostgreSQL databases ``bench_<size>``.
 
 * ``small`` and ``10k`` are the demo generator (``tracker.demo.load_demo``) at scale 0.02
   and 1.0: every claim and declaration went through the place ledger.
-* ``100k`` is **demo data replicated**: the 10k set cloned ten times with set-based SQL
-  (``INSERT ... SELECT`` with id offsets for cohorts, participants, claims and declarations).
-  Settings and providers are shared by the copies, so the caps that count across cohorts
-  (provider allocations, programme targets, places per setting, programme-wide region
-  quotas) are multiplied by the number of copies: no cap is exceeded (checked after the
-  build by ``over_cap``).
+* ``100k`` and ``1m`` are **demo data replicated**: the 10k set cloned 10 and 100 times
+  with set-based SQL (one ``INSERT ... SELECT`` per table over a table of copy numbers,
+  with id offsets for cohorts, participants, claims and declarations). Settings and
+  providers are shared by the copies, so the caps that count across cohorts (provider
+  allocations, programme targets, places per setting, programme-wide region quotas) are
+  multiplied by the number of copies: no cap is exceeded (checked after the build by
+  ``over_cap``). The claim counts the dashboards read are kept by the triggers on
+  ``claims`` as the copies are inserted; ``flask tracker figures check`` is run after the
+  build (``figures_check``) and a set with any drift is refused.
 
 A run never changes a cached set: it works on a copy (a file copy on SQLite, ``CREATE
 DATABASE ... TEMPLATE`` on PostgreSQL) and drops the copy afterwards.
 """
 
+import json
 import os
 import shutil
 import time
@@ -28,7 +32,7 @@ PG_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1
 SECRET_KEY = "bench-secret-key"  # noqa: S105  (a local, throw-away benchmark database)
 
 # size -> (demo scale, copies of the demo)
-SIZES = {"small": (0.02, 1), "10k": (1.0, 1), "100k": (1.0, 10)}
+SIZES = {"small": (0.02, 1), "10k": (1.0, 1), "100k": (1.0, 10), "1m": (1.0, 100)}
 
 
 def app_for(url: str):
@@ -82,14 +86,77 @@ def _is_built(db: str, size: str) -> bool:
     return bool(done)
 
 
-def _mark_built(db: str, size: str, url: str) -> None:
+def _mark_built(db: str, size: str, url: str, info: dict) -> None:
+    """Mark the set built, with how long the build took and what the checks found."""
     if db == "sqlite":
-        (DATA / f"{size}.sqlite3.done").write_text("built\n")
+        (DATA / f"{size}.sqlite3.done").write_text(json.dumps(info) + "\n")
         return
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        conn.execute(sa.text("CREATE TABLE bench_done (built_at TEXT)"))
+        conn.execute(sa.text("CREATE TABLE bench_done (built_at TEXT, info TEXT)"))
+        conn.execute(
+            sa.text("INSERT INTO bench_done (built_at, info) VALUES (:at, :info)"),
+            {"at": time.strftime("%Y-%m-%d %H:%M:%S"), "info": json.dumps(info)},
+        )
     engine.dispose()
+
+
+def build_info(db: str, size: str) -> dict:
+    """What ``_mark_built`` recorded about a cached set (empty if it recorded nothing)."""
+    try:
+        if db == "sqlite":
+            return json.loads((DATA / f"{size}.sqlite3.done").read_text())
+        engine = sa.create_engine(cached_url(db, size))
+        try:
+            with engine.connect() as conn:
+                info = conn.scalar(sa.text("SELECT info FROM bench_done"))
+        finally:
+            engine.dispose()
+        return json.loads(info) if info else {}
+    except (OSError, ValueError, sa.exc.SQLAlchemyError):
+        return {}
+
+
+def server_env(url: str) -> dict:
+    """The environment the service runs in against ``url`` (gunicorn, the flask CLI)."""
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "TRACKER_ENV": "development",
+        "SECRET_KEY": SECRET_KEY,
+        "API_RATE_LIMIT": "10000000 per minute",
+    }
+
+
+def figures_check(url: str) -> dict:
+    """``flask tracker figures check`` on ``url``: whether it found drift, and how much.
+
+    The command itself (``tracker/cli.py``), run by Flask's CLI runner in this process on
+    an app for ``url``: it counts every kept count again from the claims and exits 1 on a
+    difference.
+    """
+    from tracker.extensions import db
+
+    started = time.monotonic()
+    app = app_for(url)
+    answer = app.test_cli_runner().invoke(args=["tracker", "figures", "check"])
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if answer.exception is not None and not isinstance(answer.exception, SystemExit):
+        raise RuntimeError(f"figures check failed: {answer.exception!r}") from answer.exception
+    if answer.exit_code not in (0, 1):
+        raise RuntimeError(f"figures check exited {answer.exit_code}:\n{answer.output}")
+    output = answer.output.strip()
+    said = [line for line in output.splitlines() if line.lower().startswith(("no drift", "drift"))]
+    found = [line for line in said if line.startswith("Drift: ")]
+    differences = int(found[-1].split()[1].replace(",", "")) if found else 0
+    return {
+        "ok": answer.exit_code == 0,
+        "differences": differences,
+        "summary": said[-1] if said else output[-500:],
+        "seconds": time.monotonic() - started,
+    }
 
 
 def _fresh(db: str, size: str) -> str:
@@ -115,12 +182,14 @@ def ensure(db: str, size: str, echo=print) -> str:
         _up_to_date(url)
         return url
     scale, copies = SIZES[size]
-    started = time.monotonic()
     if copies == 1:
+        started = time.monotonic()
         url = _fresh(db, size)
         _load_demo(url, scale, echo)
     else:
         source = ensure(db, "10k", echo)
+        echo(f"building {db} {size}: the 10k set cloned {copies} times")
+        started = time.monotonic()
         url = _fresh(db, size)
         if db == "sqlite":
             shutil.copyfile(source.removeprefix("sqlite:///"), url.removeprefix("sqlite:///"))
@@ -136,8 +205,12 @@ def ensure(db: str, size: str, echo=print) -> str:
     if problems:
         raise RuntimeError(f"{db} {size}: caps exceeded after the build: {problems}")
     _up_to_date(url)
-    _mark_built(db, size, url)
-    echo(f"built {db} {size} in {time.monotonic() - started:.0f}s")
+    check = figures_check(url)
+    if not check["ok"]:
+        raise RuntimeError(f"{db} {size}: kept counts drift after the build: {check['summary']}")
+    seconds = time.monotonic() - started
+    _mark_built(db, size, url, {"seconds": seconds, "copies": copies, "figures_check": check})
+    echo(f"built {db} {size} in {seconds:.0f}s (figures check: {check['summary']})")
     return url
 
 
@@ -178,7 +251,14 @@ def _columns(conn, table: str) -> list[str]:
 
 
 def replicate(url: str, copies: int) -> None:
-    """Clone the demo ``copies - 1`` more times with INSERT ... SELECT (demo data replicated)."""
+    """Clone the demo ``copies - 1`` more times with INSERT ... SELECT (demo data replicated).
+
+    One statement per table inserts every copy at once: the table's first ``offs`` ids
+    joined to a table of copy numbers 1 .. copies - 1, each copy's ids offset by its number.
+    On PostgreSQL the statement-level triggers on ``claims`` then add the copies to the kept
+    counts in one grouped upsert per count table; on SQLite its row-level triggers add
+    each claim as it is inserted.
+    """
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         offs = {
@@ -187,44 +267,54 @@ def replicate(url: str, copies: int) -> None:
         }
         seq = conn.scalar(sa.text("SELECT coalesce(max(ledger_seq), 0) FROM programmes"))
         cols = {t: _columns(conn, t) for t in offs}
-        for k in range(1, copies):
+        conn.execute(sa.text("CREATE TEMPORARY TABLE bench_copies (copy_no INTEGER PRIMARY KEY)"))
+        conn.execute(
+            sa.text("INSERT INTO bench_copies (copy_no) VALUES (:k)"),
+            [{"k": k} for k in range(1, copies)],
+        )
 
-            def copy(table: str, override: dict[str, str], k=k) -> None:
-                names = cols[table]
-                exprs = [override.get(c, c) for c in names]
-                conn.execute(
-                    sa.text(
-                        f"INSERT INTO {table} ({', '.join(names)}) "  # noqa: S608
-                        f"SELECT {', '.join(exprs)} FROM {table} WHERE id <= {offs[table]}"
-                    )
+        def copy(table: str, override: dict[str, str]) -> None:
+            names = cols[table]
+            exprs = [override.get(c, f"{table}.{c}") for c in names]
+            conn.execute(
+                sa.text(
+                    f"INSERT INTO {table} ({', '.join(names)}) "  # noqa: S608
+                    f"SELECT {', '.join(exprs)} FROM {table} CROSS JOIN bench_copies"
+                    f" WHERE {table}.id <= {offs[table]} ORDER BY bench_copies.copy_no, {table}.id"
                 )
+            )
 
-            copy("cohorts", {"id": f"id + {k * offs['cohorts']}", "name": f"name || ' #{k}'"})
-            copy(
-                "participants",
-                {
-                    "id": f"id + {k * offs['participants']}",
-                    "email": f"'c{k}.' || email",
-                    "trn": "NULL",
-                },
-            )
-            copy(
-                "claims",
-                {
-                    "id": f"id + {k * offs['claims']}",
-                    "cohort_id": f"cohort_id + {k * offs['cohorts']}",
-                    "participant_id": f"participant_id + {k * offs['participants']}",
-                    "queue_seq": f"queue_seq + {k * seq}",
-                    "created_by_id": "NULL",
-                },
-            )
-            copy(
-                "declarations",
-                {
-                    "id": f"id + {k * offs['declarations']}",
-                    "claim_id": f"claim_id + {k * offs['claims']}",
-                },
-            )
+        k = "bench_copies.copy_no"
+        copy(
+            "cohorts",
+            {"id": f"cohorts.id + {k} * {offs['cohorts']}", "name": f"cohorts.name || ' #' || {k}"},
+        )
+        copy(
+            "participants",
+            {
+                "id": f"participants.id + {k} * {offs['participants']}",
+                "email": f"'c' || {k} || '.' || participants.email",
+                "trn": "NULL",
+            },
+        )
+        copy(
+            "claims",
+            {
+                "id": f"claims.id + {k} * {offs['claims']}",
+                "cohort_id": f"claims.cohort_id + {k} * {offs['cohorts']}",
+                "participant_id": f"claims.participant_id + {k} * {offs['participants']}",
+                "queue_seq": f"claims.queue_seq + {k} * {seq}",
+                "created_by_id": "NULL",
+            },
+        )
+        copy(
+            "declarations",
+            {
+                "id": f"declarations.id + {k} * {offs['declarations']}",
+                "claim_id": f"declarations.claim_id + {k} * {offs['claims']}",
+            },
+        )
+        conn.execute(sa.text("DROP TABLE bench_copies"))
         # Caps over several cohorts grow with the copies; each cohort keeps its own places.
         times = {"n": copies, "extra": (copies - 1) * seq}
         for statement in (
