@@ -11,9 +11,10 @@ until it is sent SIGTERM (or ``--seconds`` pass):
   ``--email`` at ``--sign-ins-per-second`` (default 2, one every half second): each
   checks a password and writes a session and an audit row, and moves no place.
 
-Each stream runs on a thread of its own on a fixed clock: the n-th request is due at
-start + n / rate. A request that is late is sent at once; a slot missed by more than a
-whole interval is skipped and counted. It prints ``ready`` once both streams have
+Each stream keeps a fixed clock: the n-th request is due at start + n / rate, and is sent
+then on one of a few threads of its own (``IN_FLIGHT``), so one slow answer does not hold
+back the requests after it. A slot that finds every thread busy for more than a whole
+interval is skipped and counted. It prints ``ready`` once both streams have
 started, and on stopping one JSON line: for each
 stream, what was sent, the answers by status, the rate actually achieved, the slots
 missed and the latencies.
@@ -29,6 +30,9 @@ import time
 
 from bench.client import DEMO_PASSWORD, one, sign_in_over_http
 
+# Requests of one stream that may be waiting for their answers at once.
+IN_FLIGHT = 4
+
 
 class Stream:
     """Call ``action`` ``rate`` times a second until ``stop`` is set; count the outcomes."""
@@ -39,7 +43,23 @@ class Stream:
         self.latencies: list[float] = []
         self.missed = 0
         self.errors: list[str] = []
+        self.lock = threading.Lock()
+        self.free = threading.Semaphore(IN_FLIGHT)
         self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _send(self, n: int) -> None:
+        began = time.perf_counter()
+        try:
+            status = self.action(n)
+        except Exception as error:  # noqa: BLE001  (counted and reported)
+            status = type(error).__name__
+            with self.lock:
+                if len(self.errors) < 5:
+                    self.errors.append(repr(error))
+        with self.lock:
+            self.latencies.append(time.perf_counter() - began)
+            self.statuses[str(status)] = self.statuses.get(str(status), 0) + 1
+        self.free.release()
 
     def _run(self) -> None:
         if self.rate <= 0:
@@ -54,21 +74,16 @@ class Stream:
                 break
             if self.stop.is_set():
                 break
+            self.free.acquire()
             late = time.perf_counter() - due
             if late > interval:
                 skipped = int(late // interval)
                 self.missed += skipped
                 n += skipped
-            began = time.perf_counter()
-            try:
-                status = self.action(n)
-            except Exception as error:  # noqa: BLE001  (counted and reported)
-                status = type(error).__name__
-                if len(self.errors) < 5:
-                    self.errors.append(repr(error))
-            self.latencies.append(time.perf_counter() - began)
-            self.statuses[str(status)] = self.statuses.get(str(status), 0) + 1
+            threading.Thread(target=self._send, args=(n,), daemon=True).start()
             n += 1
+        for _ in range(IN_FLIGHT):  # the answers still awaited
+            self.free.acquire(timeout=120)
         self.ended = time.perf_counter()
 
     def report(self, ok: set[int]) -> dict:
