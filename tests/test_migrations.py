@@ -36,7 +36,7 @@ def _old_claim(session, cohort, participant, status, *, holds_place, days_ago, m
 
 
 def test_a_reenrolment_after_a_deferral_is_merged_into_one_claim_and_place(app, session):
-    downgrade(revision="-1")
+    downgrade(revision="0007_sessions")  # before 0008, the revision this test is about
     first_cohort = factories.create_cohort(session)
     later_cohort = factories.create_cohort(session, prog=first_cohort.programme)
     person = Participant(full_name="Kim Lee", email="kim@example.com")
@@ -106,3 +106,20 @@ def test_a_reenrolment_after_a_deferral_is_merged_into_one_claim_and_place(app, 
     assert held.status == ClaimStatus.DEFERRED and held.holds_place
     assert queued.status == ClaimStatus.WITHDRAWN
     assert f"claim {held.id}" in queued.end_reason
+
+
+def test_published_snapshots_go_with_their_revision_and_come_back_empty(app, session):
+    from tracker import publication
+    from tracker.extensions import db
+
+    publication.publish(session, by="test")
+    session.commit()
+
+    downgrade(revision="0008")
+    assert "published_snapshots" not in sa.inspect(db.engine).get_table_names()
+    upgrade()
+
+    assert "published_snapshots" in sa.inspect(db.engine).get_table_names()
+    assert publication.latest(session) is None
+    assert publication.publish(session, by="test").created
+    session.commit()
