@@ -1,4 +1,4 @@
-"""`flask tracker create-user` and `flask tracker figures check|rebuild`."""
+"""`flask tracker create-user`, `figures check|rebuild` and `publish`."""
 
 import sqlalchemy as sa
 
@@ -116,3 +116,27 @@ def test_figures_check_reports_drift_and_exits_1_until_rebuilt(runner, session):
     assert "area_claim_counts" in result.output and "counted from claims" in result.output
     assert runner.invoke(args=["tracker", "figures", "rebuild"]).exit_code == 0
     assert runner.invoke(args=["tracker", "figures", "check"]).exit_code == 0
+
+
+def test_publish_publishes_the_public_figures_once_a_week(runner, session, client):
+    from tracker.models import AuditEvent, PublishedSnapshot
+
+    _claims(session)
+
+    first = runner.invoke(args=["tracker", "publish"])
+    second = runner.invoke(args=["tracker", "publish"])
+
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith("Published the public uptake figures for ")
+    assert "The next publication is due on Thursday " in first.output
+    assert second.exit_code == 0, second.output
+    assert "published already" in second.output and "nothing to do" in second.output
+    [snapshot] = session.scalars(sa.select(PublishedSnapshot)).all()
+    assert snapshot.published_by == "command line"
+    assert (
+        session.scalar(
+            sa.select(AuditEvent.actor).where(AuditEvent.entity_type == "published_snapshots")
+        )
+        == "command line"
+    )
+    assert client.get("/public/uptake").get_data(as_text=True).count("data-table=") == 3
