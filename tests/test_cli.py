@@ -1,4 +1,4 @@
-"""`flask tracker create-user` and `flask tracker figures check|rebuild`."""
+"""`flask tracker create-user`, `figures check|rebuild` and `publish`."""
 
 import sqlalchemy as sa
 
@@ -138,3 +138,27 @@ def test_a_command_prints_what_was_asked_for_and_nothing_of_its_libraries(tmp_pa
     assert (done.stdout + done.stderr).strip().splitlines() == [
         "No drift: every kept count equals the count from the claims."
     ]
+
+
+def test_publish_publishes_the_public_figures_once_a_week(runner, session, client):
+    from tracker.models import AuditEvent, PublishedSnapshot
+
+    _claims(session)
+
+    first = runner.invoke(args=["tracker", "publish"])
+    second = runner.invoke(args=["tracker", "publish"])
+
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith("Published the public uptake figures for ")
+    assert "The next publication is due on Thursday " in first.output
+    assert second.exit_code == 0, second.output
+    assert "published already" in second.output and "nothing to do" in second.output
+    [snapshot] = session.scalars(sa.select(PublishedSnapshot)).all()
+    assert snapshot.published_by == "command line"
+    assert (
+        session.scalar(
+            sa.select(AuditEvent.actor).where(AuditEvent.entity_type == "published_snapshots")
+        )
+        == "command line"
+    )
+    assert client.get("/public/uptake").get_data(as_text=True).count("data-table=") == 3

@@ -258,6 +258,25 @@ def test_demo_loads_once_and_its_accounts_see_their_data(session, sign_ins):
     assert claims_where(Claim.local_authority_id == local_authority.local_authority_id) >= 5
 
 
+def test_demo_publishes_the_public_figures_once(session, sign_ins, client):
+    from tracker import publication
+    from tracker.models import PublishedSnapshot
+
+    [snapshot] = session.scalars(sa.select(PublishedSnapshot)).all()
+    assert snapshot.published_by == "demo data"
+    html = client.get("/public/uptake").get_data(as_text=True)
+    assert "No figures have been published yet" not in html
+    assert html.count("data-table=") == len(CODES)
+
+    # A demo loaded before the figures were published gets them when it is loaded again.
+    session.execute(sa.delete(PublishedSnapshot))
+    session.commit()
+    demo.load_demo(session, scale=SCALE, echo=lambda _message: None)
+    assert publication.latest(session) is not None
+    demo.load_demo(session, scale=SCALE, echo=lambda _message: None)
+    assert session.scalar(sa.select(sa.func.count()).select_from(PublishedSnapshot)) == 1
+
+
 def test_demo_refuses_a_database_that_already_holds_data(session):
     session.add(Provider(ukprn="10000001", name="A real provider"))
     session.flush()

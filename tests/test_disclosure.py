@@ -1,11 +1,12 @@
 """Small counts are hidden, and no hidden count can be worked out from what is shown."""
 
+import itertools
 from fractions import Fraction
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracker.disclosure import Group, is_small, recoverable, suppress
+from tracker.disclosure import RULE, Group, is_small, recoverable, rounded, shown, suppress
 
 
 def _rank(rows: list[list[Fraction]]) -> int:
@@ -135,3 +136,85 @@ def test_nested_totals_give_nothing_away(parts):
     hidden = suppress(values, groups)
 
     assert worked_out(groups, hidden) == set()
+
+
+# -- rounding -----------------------------------------------------------------------------------
+
+
+def test_counts_shown_are_rounded_to_the_nearest_5_and_zero_stays_0():
+    assert [rounded(v) for v in (0, 5, 7, 8, 12, 13, 22, 23, 1234)] == [
+        0, 5, 5, 10, 10, 15, 20, 25, 1235
+    ]  # fmt: skip
+    assert shown(23, "total", set()) == 25
+    assert shown(9, "b", {"b"}) == "c"
+    assert shown(0, "a", set()) == 0
+    assert "rounded to the nearest 5" in RULE
+
+
+def test_the_cells_hidden_are_chosen_on_the_exact_counts_before_rounding():
+    # Rounded, the parts 12 and 8 would both read 10: hiding depends on 3, 12 and 8.
+    values = {"total": 23, "a": 3, "b": 12, "c": 8}
+    groups = [Group("total", ("a", "b", "c"))]
+
+    hidden = suppress(values, groups)
+
+    published = {cell: shown(v, cell, hidden) for cell, v in values.items()}
+    assert published == {"total": 25, "a": "c", "b": 10, "c": "c"}
+
+
+def _possible(published: dict, cells: list, groups: list[Group], most: int) -> dict:
+    """The values each hidden cell can take in some table a reader cannot tell apart.
+
+    The reader knows the rule: a shown count R is one of the counts that round to R and
+    are not small (so 0 is exactly 0, and 5 is 5, 6 or 7); a "c" can be any count.
+    """
+    options = []
+    for cell in cells:
+        value = published[cell]
+        if value == "c":
+            options.append(range(most + 1))
+        else:
+            options.append([v for v in range(most + 1) if rounded(v) == value and not is_small(v)])
+    possible = {cell: set() for cell, v in published.items() if v == "c"}
+    for choice in itertools.product(*options):
+        values = dict(zip(cells, choice, strict=True))
+        for group in groups:  # the totals, from the parts chosen
+            values[group.total] = sum(values[p] for p in group.parts)
+        if any(
+            published[c] != "c" and (rounded(v) != published[c] or is_small(v))
+            for c, v in values.items()
+        ):
+            continue
+        for cell in possible:
+            possible[cell].add(values[cell])
+    return possible
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sampled_from([(1, 2), (1, 3), (2, 2)]).flatmap(
+        lambda shape: st.lists(
+            st.lists(st.integers(0, 10), min_size=shape[1], max_size=shape[1]),
+            min_size=shape[0],
+            max_size=shape[0],
+        )
+    )
+)
+def test_rounded_and_suppressed_no_hidden_count_can_be_narrowed_to_one_value(interior):
+    """Bounds, not sums: even knowing how counts are rounded, no hidden count is pinned."""
+    values, groups = table_with_totals(interior)
+    hidden = suppress(values, groups)
+    published = {cell: shown(v, cell, hidden) for cell, v in values.items()}
+    cells = [(r, c) for r in range(len(interior)) for c in range(len(interior[0]))]
+    # Only the groups that give each total from the interior cells.
+    by_total = {}
+    for group in groups:
+        if all(part in cells for part in group.parts):
+            by_total.setdefault(group.total, group)
+    by_total[("total", "total")] = Group(("total", "total"), tuple(cells))
+
+    possible = _possible(published, cells, list(by_total.values()), most=16)
+
+    for cell, seen in possible.items():
+        assert values[cell] in seen or values[cell] > 16
+        assert len(seen) >= 2, (cell, published)

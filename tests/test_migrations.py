@@ -53,7 +53,7 @@ def _old_claim(session, cohort, participant, status, *, holds_place, days_ago, m
 
 
 def test_a_reenrolment_after_a_deferral_is_merged_into_one_claim_and_place(app, session):
-    downgrade(revision="0007_sessions")
+    downgrade(revision="0007_sessions")  # before 0008, the revision this test is about
     first_cohort = factories.create_cohort(session)
     later_cohort = factories.create_cohort(session, prog=first_cohort.programme)
     person = Participant(full_name="Kim Lee", email="kim@example.com")
@@ -237,3 +237,19 @@ def test_going_below_the_reference_data_keeps_the_targets_dfe_set(app, session):
     session.close()
     downgrade(revision="base")
     upgrade()
+
+
+def test_published_snapshots_go_with_their_revision_and_come_back_empty(app, session):
+    from tracker import publication
+
+    publication.publish(session, by="test")
+    session.commit()
+
+    downgrade(revision="0010_id_sequences")
+    assert "published_snapshots" not in sa.inspect(db.engine).get_table_names()
+    upgrade()
+
+    assert "published_snapshots" in sa.inspect(db.engine).get_table_names()
+    assert publication.latest(session) is None
+    assert publication.publish(session, by="test").created
+    session.commit()

@@ -70,6 +70,28 @@ def demo_command(scale, seed):
         click.echo(f"  {role:<16} {email:<40} {organisation}")
 
 
+@tracker_cli.command("publish")
+def publish_command():
+    """Publish the public uptake figures now, unless this week's are published already."""
+    from tracker import publication
+    from tracker.web.fields import long_date
+
+    with acting_as(label="command line"):
+        published = publication.publish(db.session, by="command line")
+        db.session.commit()
+    snapshot = published.snapshot
+    if published.created:
+        click.echo(f"Published the public uptake figures for {long_date(snapshot.figures_on)}.")
+    else:
+        published_on = publication.london_date(snapshot.published_dt)
+        click.echo(
+            f"This week's figures were published already, on {long_date(published_on)}"
+            f" (figures for {long_date(snapshot.figures_on)}): nothing to do."
+        )
+    following = publication.next_publication(db.session)
+    click.echo(f"The next publication is due on {following:%A} {long_date(following.date())}.")
+
+
 # -- reminders ---------------------------------------------------------------------------
 
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, scoped_session
 from tqdm import tqdm
 
 from tracker import cohorts as cohort_ops
-from tracker import places
+from tracker import places, publication
 from tracker import programmes as programme_ops
 from tracker.accounts import create_user
 from tracker.errors import DomainError
@@ -496,7 +496,13 @@ def load_demo(
     """
     dfe = session.scalar(sa.select(User).where(User.email == DEMO_ACCOUNTS[0][1]))
     if dfe is not None and dfe.is_active:
-        echo("Demo data is already loaded: nothing to do.")
+        if publication.latest(session) is None:
+            # Loaded before the public figures were published: publish them once.
+            publication.publish(session, by="demo data")
+            session.commit()
+            echo("Demo data is already loaded; published the public uptake figures.")
+        else:
+            echo("Demo data is already loaded: nothing to do.")
         return _sign_ins(session)
     if dfe is not None:
         raise DomainError(
@@ -587,6 +593,9 @@ class _DemoLoader:
             .where(OutboxMessage.status == OutboxStatus.QUEUED)
             .values(status=OutboxStatus.CANCELLED, last_error="Demo data: offered in the past")
         )
+        # The public page shows only published figures: publish the demo's, as they stand.
+        self._say("Publishing the public uptake figures")
+        publication.publish(self.session, by="demo data")
         # Last of all, so that a load that stops part way is never taken for a finished one.
         for user in self.users.values():
             user.is_active = True

@@ -1,11 +1,19 @@
 """Statistical disclosure control for published figures: small counts are never shown.
 
-The rule, as the public page states it:
+The rule, as the public page states it, after DfE's official statistics:
 
 - **primary suppression**: a count from 1 to 4 is shown as "c"; 0 is shown as 0;
 - **secondary suppression**: where a table also shows totals, more counts are hidden until
   no hidden count can be worked out from the ones shown, whatever sums of them a reader
-  does (a total minus its shown parts, or longer chains across rows and columns).
+  does (a total minus its shown parts, or longer chains across rows and columns);
+- **rounding**: every count shown is rounded to the nearest 5, each on its own (a total
+  is rounded from its exact value, not summed from rounded parts), so one claim more or
+  less seldom changes what is shown.
+
+Which cells are hidden is decided on the exact counts, before rounding, so the hidden cells
+are the same as if exact counts were shown. Rounding then only takes information away: a
+reader of the rounded table knows less than a reader of the exact one, so nothing hidden
+can be worked out from it either.
 
 A table is a set of cells and the additive groups that bind them (a total and its parts).
 A hidden cell can be worked out exactly when it is a combination of the equations
@@ -20,12 +28,15 @@ from fractions import Fraction
 
 SUPPRESSED = "c"
 SMALLEST_SHOWN = 5  # counts from 1 to SMALLEST_SHOWN - 1 are hidden
+ROUNDED_TO = 5  # counts shown are rounded to the nearest multiple of this
 
 RULE = (
-    f"Counts from 1 to {SMALLEST_SHOWN - 1} are shown as “{SUPPRESSED}”, so that no one can be"
-    " identified from them. Some larger counts are also shown as"
-    f" “{SUPPRESSED}” where they could otherwise be worked out by subtracting the counts"
-    " shown from a total. Zero is shown as 0."
+    f"Counts are rounded to the nearest {ROUNDED_TO}. Counts from 1 to {SMALLEST_SHOWN - 1}"
+    f" (before rounding) are shown as “{SUPPRESSED}”, so that no one can be identified"
+    f" from them. Some larger counts are also shown as “{SUPPRESSED}” where they could"
+    " otherwise be worked out by subtracting the counts shown from a total. Zero is shown"
+    " as 0. Totals are rounded on their own, so they may not equal the sum of the rounded"
+    " counts shown beside them."
 )
 
 Cell = Hashable
@@ -41,6 +52,11 @@ class Group:
 
 def is_small(value: int) -> bool:
     return 0 < value < SMALLEST_SHOWN
+
+
+def rounded(value: int) -> int:
+    """The count rounded to the nearest ``ROUNDED_TO`` (an integer count is never half way)."""
+    return ROUNDED_TO * ((value + ROUNDED_TO // 2) // ROUNDED_TO)
 
 
 def _echelon(rows: list[dict[Cell, Fraction]], unknowns: list[Cell]) -> list[dict]:
@@ -132,5 +148,5 @@ def _partner(
 
 
 def shown(value: int, cell: Cell, hidden: set[Cell]) -> int | str:
-    """The value as published: the count, or "c"."""
-    return SUPPRESSED if cell in hidden else value
+    """The value as published: the count rounded to the nearest 5, or "c"."""
+    return SUPPRESSED if cell in hidden else rounded(value)

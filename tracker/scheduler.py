@@ -11,7 +11,10 @@ Jobs, in Europe/London time:
   goes out within the minute, and retries go out when their back-off ends);
 - fund-when-due: every day just after midnight, and once when the scheduler starts, fund
   the waiting claims that now fit (a target that takes effect on a date raises its cap
-  then, with nothing else to notice it).
+  then, with nothing else to notice it);
+- publish-uptake: every Thursday at 9:30am, and once when the scheduler starts if that
+  time has passed this week with nothing published, publish the public uptake figures
+  (``tracker.publication``: one snapshot a week however often it runs).
 """
 
 import logging
@@ -26,7 +29,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
-from tracker import places
+from tracker import places, publication
+from tracker.audit import acting_as
 from tracker.extensions import db
 from tracker.models.base import utcnow
 from tracker.reminders.backends import backend_from_config
@@ -57,6 +61,21 @@ def fund_when_due_job(app: Flask) -> None:
             db.session.commit()
             if any(funded.values()):
                 logger.info("Waiting claims funded on their date: %s", funded)
+        except Exception:
+            db.session.rollback()
+            raise
+        finally:
+            db.session.remove()
+
+
+def publish_job(app: Flask) -> None:
+    with app.app_context():
+        try:
+            with acting_as(label=publication.SCHEDULE):
+                published = publication.publish_when_due(db.session)
+            db.session.commit()
+            if published is not None and published.created:
+                logger.info("Public uptake figures published for %s", published.snapshot.figures_on)
         except Exception:
             db.session.rollback()
             raise
@@ -104,6 +123,13 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         id="fund-when-due",
         name="Fund waiting claims that now fit",
     )
+    scheduler.add_job(
+        publish_job,
+        CronTrigger(**publication.PUBLISH_CRON, timezone=LONDON),
+        args=[app],
+        id="publish-uptake",
+        name="Publish the public uptake figures",
+    )
     return scheduler
 
 
@@ -121,9 +147,10 @@ def run_scheduler(app: Flask) -> None:
         jobs = ", ".join(sorted(job.id for job in scheduler.get_jobs()))
         logger.info("Scheduler started with jobs: %s", jobs)
 
-    # Once before the jobs start, in case the machine was down at midnight: here, not as a
-    # job, so that no job is in hand when the scheduler is told to stop.
+    # Once before the jobs start, in case the machine was down at midnight or on Thursday
+    # morning: here, not as a job, so that no job is in hand when the scheduler is told to stop.
     fund_when_due_job(app)
+    publish_job(app)
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     scheduler.add_listener(started, EVENT_SCHEDULER_STARTED)

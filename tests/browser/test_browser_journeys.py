@@ -7,9 +7,11 @@ finds its way as a person would, by the service navigation, links, buttons and l
 import re
 from datetime import date, timedelta
 
+import sqlalchemy as sa
+
 from tests import factories
-from tracker import places
-from tracker.models import Role, SettingKind
+from tracker import places, publication
+from tracker.models import PublishedSnapshot, Role, SettingKind
 
 try:
     from playwright.sync_api import expect
@@ -50,9 +52,38 @@ def test_public_uptake_page(page, records, assert_accessible):
                 email=f"public.{n}@example.com",
                 setting=factories.create_setting(session, la_code="203"),
             )
+        publication.publish(session, by="browser test")  # unless this week's are out
     page.goto("/public/uptake")
     expect(page.get_by_role("heading", level=1)).to_be_visible()
+    expect(page.locator("[data-suppression-rule]")).to_contain_text("rounded to the nearest 5")
+    expect(page.get_by_role("table").first).to_be_visible()
     assert_accessible(page)
+
+
+def test_dfe_publishes_the_public_figures_after_confirming(
+    page, account, sign_in, records, assert_accessible
+):
+    with records() as session:
+        session.execute(sa.delete(PublishedSnapshot))  # nothing published this week yet
+    page.goto("/public/uptake")
+    expect(page.locator("[data-not-published]")).to_be_visible()
+    assert_accessible(page)
+
+    sign_in(page, account(Role.DFE, full_name="Dee Publish"))
+    page.get_by_role("link", name="Public uptake figures").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Public uptake figures")
+    assert_accessible(page)
+    page.get_by_role("button", name="Publish the figures now").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Are you sure")
+    assert_accessible(page)
+    page.get_by_role("button", name="Publish the figures").click()
+
+    expect(page.locator(".govuk-notification-banner")).to_contain_text(
+        "Published the public uptake figures for"
+    )
+    assert_accessible(page)
+    page.goto("/public/uptake")
+    expect(page.locator("[data-figures-on]")).to_be_visible()
 
 
 def test_dfe_changes_a_target_and_sees_it_in_the_history(page, account, sign_in, assert_accessible):

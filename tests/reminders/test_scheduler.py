@@ -7,17 +7,17 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from tests.reminders import helpers
 from tests.reminders.smtp_server import free_port
-from tracker.models import OutboxMessage
+from tracker.models import AuditEvent, OutboxMessage, PublishedSnapshot
 from tracker.models.base import utcnow
 from tracker.reminders.time import LONDON
-from tracker.scheduler import build_scheduler, queue_due_job, send_queued_job
+from tracker.scheduler import build_scheduler, publish_job, queue_due_job, send_queued_job
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,8 +27,10 @@ def test_the_scheduler_queues_hourly_in_the_day_and_sends_every_30_seconds(app):
 
     jobs = {job.id: job for job in scheduler.get_jobs()}
 
-    assert set(jobs) == {"queue-due", "send-queued", "fund-when-due"}
+    assert set(jobs) == {"queue-due", "send-queued", "fund-when-due", "publish-uptake"}
     assert str(jobs["fund-when-due"].trigger) == "cron[hour='0', minute='5']"
+    assert str(jobs["publish-uptake"].trigger) == ("cron[day_of_week='thu', hour='9', minute='30']")
+    assert jobs["publish-uptake"].trigger.timezone == LONDON
     assert str(jobs["queue-due"].trigger) == "cron[hour='8-18', minute='0']"
     assert jobs["send-queued"].trigger.interval == timedelta(seconds=30)
     assert scheduler.timezone == LONDON
@@ -48,6 +50,28 @@ def test_the_jobs_queue_what_is_due_and_send_it(app, session):
 
     rows = session.scalars(sa.select(OutboxMessage)).all()
     assert [(r.recipient, r.status) for r in rows] == [("ada@example.com", "sent")]
+
+
+def test_the_publish_job_publishes_the_public_figures_once_a_week(app, session, monkeypatch):
+    from tracker import publication
+
+    wednesday = datetime(2025, 3, 5, 18, 0, tzinfo=LONDON)
+    monkeypatch.setattr(publication, "utcnow", lambda: wednesday)
+    publish_job(app)
+    assert session.scalar(sa.select(sa.func.count()).select_from(PublishedSnapshot)) == 0
+    session.rollback()  # the job's own session must not wait for this one
+
+    for moment in (wednesday + timedelta(hours=15, minutes=30), wednesday + timedelta(days=1)):
+        monkeypatch.setattr(publication, "utcnow", lambda moment=moment: moment)
+        publish_job(app)  # Thursday 9:30am, then again on Thursday evening
+
+    [snapshot] = session.scalars(sa.select(PublishedSnapshot)).all()
+    assert snapshot.figures_on.isoformat() == "2025-03-06"
+    assert snapshot.published_by == publication.SCHEDULE
+    actors = session.scalars(
+        sa.select(AuditEvent.actor).where(AuditEvent.entity_type == "published_snapshots")
+    ).all()
+    assert actors == [publication.SCHEDULE]
 
 
 _REPORT = """
@@ -173,5 +197,8 @@ def test_the_scheduler_command_runs_until_told_to_stop(tmp_path):
     rest = log.read_text()[len(started) :]
 
     assert scheduler.returncode == 0, rest
-    assert "Scheduler started with jobs: fund-when-due, queue-due, send-queued" in started
+    assert (
+        "Scheduler started with jobs: fund-when-due, publish-uptake, queue-due, send-queued"
+        in started
+    )
     assert "Scheduler stopped" in rest

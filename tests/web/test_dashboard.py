@@ -419,7 +419,7 @@ def counting_statements():
         sa.event.remove(engine, "before_cursor_execute", count)
 
 
-@pytest.mark.parametrize("url", ["/dashboard", "/dashboard/la/888", "/public/uptake"])
+@pytest.mark.parametrize("url", ["/dashboard", "/dashboard/la/888"])
 def test_the_queries_a_page_makes_do_not_grow_with_the_data(dfe_client, session, url):
     build(session, per_cohort=2)
     assert dfe_client.get(url).status_code == 200  # warm: connections made, reference read
@@ -449,7 +449,7 @@ def funded_shown(client, url="/dashboard") -> int:
     raise AssertionError("no funded places row")
 
 
-@pytest.mark.parametrize("url", ["/dashboard", "/dashboard/la/888", "/public/uptake"])
+@pytest.mark.parametrize("url", ["/dashboard", "/dashboard/la/888"])
 def test_a_page_reads_the_kept_counts_not_the_claims(dfe_client, session, url):
     build(session, per_cohort=3, la_codes=("888",))
     session.commit()
@@ -514,7 +514,7 @@ def meanings(html) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("url", ["/dashboard", "/dashboard/la/201", "/public/uptake"])
+@pytest.mark.parametrize("url", ["/dashboard", "/dashboard/la/201"])
 def test_every_count_a_table_heads_is_defined_on_the_page_in_its_definitions_words(
     dfe_client, session, url
 ):

@@ -23,6 +23,7 @@ from tracker.models.figures import (
 from tracker.models.organisation import Allocation, Provider, Setting, SettingKind
 from tracker.models.participant import ConflictField, Participant, ParticipantConflict
 from tracker.models.programme import Milestone, Programme, ProgrammeTarget, RegionQuota
+from tracker.models.publication import PublishedSnapshot
 from tracker.models.reference import LocalAuthority, Region
 from tracker.models.reminder import OutboxMessage, OutboxStatus, ReminderRule
 from tracker.models.user import Role, User
@@ -55,6 +56,7 @@ __all__ = [
     "Programme",
     "ProgrammeTarget",
     "Provider",
+    "PublishedSnapshot",
     "ReasonClaimCount",
     "Region",
     "RegionQuota",

@@ -27,6 +27,7 @@ from wtforms.validators import InputRequired, Length, ValidationError
 from tracker import figures
 from tracker import participants as participant_rules
 from tracker import programmes as programme_rules
+from tracker import publication as publication_rules
 from tracker.extensions import db
 from tracker.models import (
     Allocation,
@@ -43,6 +44,7 @@ from tracker.models import (
     Role,
 )
 from tracker.places import current_target
+from tracker.uptake import london_today
 from tracker.web.access import require_role
 from tracker.web.fields import GovDateField, PlacesField, PlainText, long_date, paginate
 from tracker.web.forms import commit_or_show
@@ -97,6 +99,12 @@ class AllocationForm(FlaskForm):
 class QuotaForm(FlaskForm):
     places = PlacesField("Places", description="Funded places the regions' claims may hold.")
     submit = SubmitField("Save places", widget=GovSubmitInput())
+
+
+class PublishForm(FlaskForm):
+    """Publish the public uptake figures now: a button, and its CSRF token."""
+
+    submit = SubmitField("Publish the figures", widget=GovSubmitInput())
 
 
 class FilterForm(FlaskForm):
@@ -375,6 +383,43 @@ def _provider(ukprn: str) -> Provider | None:
     if not (len(ukprn) == 8 and ukprn.isascii() and ukprn.isdigit()):
         return None
     return db.session.scalar(sa.select(Provider).where(Provider.ukprn == ukprn))
+
+
+@bp.get("/publication")
+def publication():
+    """The public uptake figures: what was published last, and when the next are due."""
+    return render_template(
+        "dfe/publication.html",
+        snapshot=publication_rules.latest(db.session),
+        this_week=publication_rules.of_week(db.session, london_today()),
+        next_publication=publication_rules.next_publication(db.session),
+    )
+
+
+@bp.route("/publication/publish", methods=["GET", "POST"])
+def publish():
+    """Publish the public figures now, after a confirmation: once a week at most."""
+    form = PublishForm()
+    this_week = publication_rules.of_week(db.session, london_today())
+    if this_week is None and form.validate_on_submit():
+        published = publication_rules.publish(db.session, by=current_user.email)
+        db.session.commit()
+        if published.created:
+            flash(
+                "Published the public uptake figures for "
+                f"{long_date(published.snapshot.figures_on)}",
+                "success",
+            )
+        return redirect(url_for("dfe.publication"))
+    if this_week is not None and request.method == "POST":
+        return redirect(url_for("dfe.publication"))
+    return render_template(
+        "dfe/publish.html",
+        form=form,
+        this_week=this_week,
+        next_publication=publication_rules.next_publication(db.session),
+        after_this=publication_rules.scheduled_in_week(london_today() + timedelta(days=7)),
+    )
 
 
 @bp.get("/cohorts")
