@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
 from tracker.models import Claim, Cohort, CohortStatus, LocalAuthority, Programme, Setting
-from tracker.places import Capacity, Placement, held_at_setting
+from tracker.places import SETTING, WAITING_REASONS, Capacity, Placement, held_at_setting
 
 
 @dataclass(frozen=True)
@@ -57,42 +57,76 @@ def open_cohorts(search: CohortSearch) -> sa.Select:
     return query.order_by(Cohort.starts_on, Cohort.name, Cohort.id)
 
 
-def places_left(
-    session: Session, cohorts: list[Cohort], *, setting: Setting | None = None
-) -> dict[int, int]:
-    """Funded places each cohort could still give: the least room at any cap level.
+@dataclass(frozen=True)
+class Availability:
+    """Whether a claim made now by one setting in one cohort would be funded, and if not why.
 
-    With a setting, a region quota covering the setting's region counts too. The places
-    one setting may hold are not counted here: see ``places_setting_may_add``.
+    ``places_left``: funded places the cohort could still give (the least room at any cap
+    but the setting's own limit); ``blocker``: the ledger's cap level with no room for this
+    setting's claim (None: a claim now is funded), as the ledger would record it on the claim.
     """
+
+    places_left: int
+    blocker: str | None
+
+    @property
+    def reason(self) -> str | None:
+        """Why a claim would wait, in the ledger's words."""
+        return WAITING_REASONS[self.blocker] if self.blocker else None
+
+    @property
+    def setting_is_full(self) -> bool:
+        return self.blocker == SETTING
+
+
+def availability(
+    session: Session, cohorts: list[Cohort], *, setting: Setting
+) -> dict[int, Availability]:
+    """What a claim by ``setting`` in each cohort would get now, read with the ledger's
+    counts (``places.Capacity``): a few GROUP BY queries per programme, however many cohorts.
+    A region quota covering the setting's region counts, and so do the places the setting
+    may hold at once."""
     by_programme: dict[int, list[Cohort]] = {}
     for cohort in cohorts:
         by_programme.setdefault(cohort.programme_id, []).append(cohort)
-    area = setting.local_authority_id if setting is not None else None
-    left: dict[int, int] = {}
+    found: dict[int, Availability] = {}
     for programme_cohorts in by_programme.values():
         capacity = Capacity.load(
             session,
             programme_cohorts[0].programme,
             cohort_ids=[c.id for c in programme_cohorts],
-            setting_ids=[],
+            setting_ids=[setting.id],
         )
         for cohort in programme_cohorts:
-            left[cohort.id] = capacity.places_left(Placement(cohort.id, None, area))
-    return left
+            placement = Placement(cohort.id, setting.id, setting.local_authority_id)
+            found[cohort.id] = Availability(
+                capacity.places_left(placement), capacity.blocker(placement)
+            )
+    return found
+
+
+def places_held_by_setting(
+    session: Session, setting: Setting, programmes: list[Programme]
+) -> dict[int, int]:
+    """Funded places the setting holds now, on each programme (absent: none)."""
+    return dict(
+        session.execute(
+            sa.select(Claim.programme_id, sa.func.count())
+            .where(
+                Claim.setting_id == setting.id,
+                Claim.programme_id.in_([p.id for p in programmes]),
+                held_at_setting(),
+            )
+            .group_by(Claim.programme_id)
+        ).all()
+    )
 
 
 def places_setting_may_add(
     session: Session, setting: Setting, programmes: list[Programme]
 ) -> dict[int, int]:
     """How many more funded places the setting may hold, on each programme that limits it."""
-    held = dict(
-        session.execute(
-            sa.select(Claim.programme_id, sa.func.count())
-            .where(Claim.setting_id == setting.id, held_at_setting())
-            .group_by(Claim.programme_id)
-        ).all()
-    )
+    held = places_held_by_setting(session, setting, programmes)
     return {
         p.id: max(0, p.places_per_setting - held.get(p.id, 0))
         for p in programmes

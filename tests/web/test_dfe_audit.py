@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 
 from tests import factories
 from tests.browser import error_summary, page, sign_in, submit, text
@@ -166,3 +167,29 @@ def test_the_next_page_keeps_a_date_filter(dfe_client, session):
     second = dfe_client.get(next_page)
     assert second.status_code == 200
     assert not error_summary(second)
+
+
+def test_the_trails_counts_have_thousands_separators(dfe_client, session):
+    when = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
+    session.execute(
+        sa.insert(AuditEvent),
+        [
+            {
+                "occurred_dt": when,
+                "actor": "bulk@example.com",
+                "action": "update",
+                "entity_type": "cohorts",
+                "entity_id": n,
+                "changes": {},
+            }
+            for n in range(1234)
+        ],
+    )
+    session.commit()
+
+    caption = text(page(dfe_client.get("/dfe/audit")).select_one("[data-audit-events] caption"))
+
+    total = session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
+    assert total >= 1234
+    assert caption.startswith(f"{total:,} changes, page 1 of ")
+    assert "," in caption.split(" changes")[0]

@@ -12,7 +12,7 @@ from tests import factories
 from tests.browser import banner, error_summary, heading, page, submit, text
 from tests.web.records import claim, field_error, signed_in, summary, table_rows
 from tracker import places
-from tracker.models import Claim, ClaimStatus, CohortStatus, Role, SettingKind
+from tracker.models import Claim, ClaimStatus, CohortStatus, RegionQuota, Role, SettingKind
 from tracker.progress import record_declaration
 
 
@@ -381,3 +381,108 @@ def test_a_setting_at_its_limit_is_told_before_and_after_it_claims(
         "The setting holds as many funded places as it may: it is funded when one of your"
         " setting's places on this programme ends"
     )
+
+
+def _waiting_reasons(response) -> dict[str, str | None]:
+    """Each cohort row's name, and what it says of the waiting list (None: nothing)."""
+    return {
+        text(row.select_one("th")): text(row.select_one("[data-waiting-reason]")) or None
+        for row in page(response).select("[data-cohorts] tbody tr")
+    }
+
+
+def test_cohorts_with_places_come_first_and_each_full_one_says_which_cap_is_full(
+    setting_client, session, setting
+):
+    ey = factories.programme(session)
+    factories.set_programme_places(session, ey, 1000)
+    soon = date.today() + timedelta(days=10)  # noqa: DTZ011
+    other = factories.create_setting(session)
+
+    def cohort(name, days, **kw):
+        return factories.create_cohort(
+            session, prog=ey, name=name, starts_on=soon + timedelta(days=days), **kw
+        )
+
+    full = cohort("Full", 0, places=1)
+    claim(session, full, other, "Ann One")
+    tight = factories.create_provider(session, name="Tight Training")
+    claim(session, cohort("Allocation spent", 1, provider=tight, allocation=1), other, "Ben Two")
+    cohort("Same provider", 2, provider=tight)
+    cohort("Roomy", 3, places=10)
+    cohort("Roomy later", 30, places=10)
+
+    response = setting_client.get("/setting/cohorts")
+
+    assert list(_waiting_reasons(response).items()) == [
+        ("Roomy", None),
+        ("Roomy later", None),
+        ("Full", "A claim would join the waiting list. The cohort is full."),
+        (
+            "Allocation spent",
+            "A claim would join the waiting list. The provider's allocation is used up.",
+        ),
+        (
+            "Same provider",
+            "A claim would join the waiting list. The provider's allocation is used up.",
+        ),
+    ]
+    assert cohort_rows(response)["Full"][4] == "0"
+
+
+@pytest.mark.parametrize(
+    ("cap", "reason"),
+    [
+        ("programme", "The programme's funded places are all taken"),
+        ("region-quota", "The places for this region are all taken"),
+        ("setting", "The setting holds as many funded places as it may"),
+    ],
+)
+def test_a_cohort_full_at_the_programme_region_or_setting_says_so_in_the_ledgers_words(
+    setting_client, session, setting, cap, reason
+):
+    ey = factories.programme(session)
+    roomy = factories.create_cohort(session, prog=ey, places=10, name="Roomy")
+    if cap == "programme":
+        factories.set_programme_places(session, ey, 1)
+        claim(session, roomy, factories.create_setting(session), "Ann One")
+    elif cap == "region-quota":
+        region = factories.local_authority(session, setting.local_authority.la_code).region
+        session.add(RegionQuota(programme=ey, name="Home region", places=1, regions=[region]))
+        claim(session, roomy, factories.create_setting(session), "Ann One")
+    else:
+        claim(session, roomy, setting, "Ann One")
+        claim(session, roomy, setting, "Ben Two")
+    session.commit()
+
+    found = setting_client.get("/setting/cohorts")
+    form = setting_client.get(f"/setting/cohorts/{roomy.id}/claim")
+
+    assert _waiting_reasons(found) == {"Roomy": f"A claim would join the waiting list. {reason}."}
+    said = page(form).select_one("[data-waiting-reason], [data-setting-limit]")
+    assert said is not None
+    if cap != "setting":
+        assert f"now: {reason[0].lower()}{reason[1:]}." in text(said)
+    # The ledger agrees: a claim made now waits for the same reason.
+    response = submit(
+        setting_client,
+        f"/setting/cohorts/{roomy.id}/claim",
+        {"full_name": "Cat Three", "email": "cat.three@example.com"},
+    )
+    shown = setting_client.get(response.headers["Location"])
+    assert summary(shown)["Why it is waiting"].startswith(reason)
+
+
+def test_the_claim_button_sits_with_the_places_the_setting_holds_and_may_hold(
+    setting_client, session, setting
+):
+    cohort = factories.create_cohort(session, places=10, name="Roomy")
+    claim(session, cohort, setting, "Ann One")
+    claim(session, cohort, factories.create_setting(session), "Ben Two")  # not this setting's
+
+    form = page(setting_client.get(f"/setting/cohorts/{cohort.id}/claim"))
+
+    held = form.select_one("main form [data-setting-places]")
+    assert text(held) == "Your setting holds 1 of its 2 places on this programme."
+    assert held.find_next_sibling().get("type") == "submit"
+    assert text(form.select_one("p[data-places-left]")).startswith("8 funded places left.")

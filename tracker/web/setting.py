@@ -21,8 +21,9 @@ from tracker.claim_progress import (
 )
 from tracker.cohort_finder import (
     CohortSearch,
+    availability,
     open_cohorts,
-    places_left,
+    places_held_by_setting,
     places_setting_may_add,
     programmes_open_to,
 )
@@ -30,7 +31,7 @@ from tracker.extensions import db
 from tracker.models import Claim, ClaimStatus, Cohort, LocalAuthority, Region, Role
 from tracker.places import waiting_positions
 from tracker.web.access import require_role
-from tracker.web.fields import GovDateField, PlainText, long_date, paginate
+from tracker.web.fields import GovDateField, PlainText, long_date, page_of, paginate
 from tracker.web.forms import commit_or_show
 
 bp = Blueprint("setting", __name__, url_prefix="/setting")
@@ -165,13 +166,16 @@ def find_cohorts():
             local_authority_id=la_id,
             starts_from=form.starts_from.data,
         )
-    query = open_cohorts(search)
-    page = paginate(query if valid else query.where(sa.false()), per_page=COHORTS_PER_PAGE)
+    # Cohorts a claim would be funded in now come first, then those where it would wait;
+    # soonest first within each. Open cohorts are few: all are read to order them.
+    cohorts = list(db.session.scalars(open_cohorts(search))) if valid else []
+    found = availability(db.session, cohorts, setting=setting)
+    cohorts.sort(key=lambda cohort: found[cohort.id].blocker is not None)
     return render_template(
         "setting/cohorts.html",
         form=form,
-        page=page,
-        left=places_left(db.session, page.items, setting=setting),
+        page=page_of(cohorts, per_page=COHORTS_PER_PAGE),
+        found=found,
         programmes=programmes,
         at_limit=_programmes_at_setting_limit(programmes),
     )
@@ -222,13 +226,15 @@ def claim_place(cohort_id: int):
                     "info",
                 )
             return redirect(url_for("setting.claim", claim_id=claim.id))
-    left = places_left(db.session, [cohort], setting=current_user.setting)[cohort.id]
+    setting = current_user.setting
+    programme = cohort.programme
     return render_template(
         "setting/claim_place.html",
         form=form,
         cohort=cohort,
-        left=left,
-        at_limit=bool(_programmes_at_setting_limit([cohort.programme])),
+        found=availability(db.session, [cohort], setting=setting)[cohort.id],
+        held=places_held_by_setting(db.session, setting, [programme]).get(programme.id, 0),
+        limit=programme.places_per_setting,
     )
 
 
