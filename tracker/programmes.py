@@ -96,12 +96,19 @@ def set_allocation(
     return allocation
 
 
+def places_held_under_quotas(session: Session, programme: Programme) -> dict[int, int]:
+    """The most funded places held under each of the programme's region quotas now, by
+    quota id: over the programme, or in the fullest cohort for a quota per cohort. One read
+    of the ledger's counts for every quota (``set_region_quota`` reads it under the lock)."""
+    held: dict[int, int] = {}
+    for (quota_id, _), used in Capacity.load(session, programme).quota_used.items():
+        held[quota_id] = max(held.get(quota_id, 0), used)
+    return held
+
+
 def quota_places_held(session: Session, quota: RegionQuota) -> int:
-    """The most funded places held under ``quota`` now: over the programme, or in the fullest
-    cohort for a quota per cohort (read under the programme's lock by ``set_region_quota``)."""
-    capacity = Capacity.load(session, quota.programme)
-    held = [used for (quota_id, _), used in capacity.quota_used.items() if quota_id == quota.id]
-    return max(held, default=0)
+    """The most funded places held under ``quota`` now (see ``places_held_under_quotas``)."""
+    return places_held_under_quotas(session, quota.programme).get(quota.id, 0)
 
 
 @retrying

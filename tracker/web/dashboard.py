@@ -133,7 +133,14 @@ def _download_links(endpoint: str, **values):
     return links
 
 
-def _main(template: str, form: FilterForm, build: Callable[[date], Dashboard], *key, **context):
+def _main(
+    template: str,
+    form: FilterForm,
+    programmes: list[Programme],
+    build: Callable[[date], Dashboard],
+    *key,
+    **context,
+):
     """A dashboard's main content: its filters and, when they are valid, its figures.
 
     With valid filters it is kept between requests (``figure_cache``) under the page, the
@@ -162,6 +169,7 @@ def _main(template: str, form: FilterForm, build: Callable[[date], Dashboard], *
     return figure_cache.kept_part(
         (template, current_user.role.value, filters, today.isoformat(), *key),
         lambda now: render(build(today), datetime.fromtimestamp(now, LONDON)),
+        version=sum(p.ledger_seq for p in programmes),
     )
 
 
@@ -200,6 +208,7 @@ def national():
     main = _main(
         "dashboard/_national_main.html",
         form,
+        programmes,
         lambda today: _national(form, programmes, today, areas=chosen is not None),
         filters=filter_description(form, programmes),
         downloads=_download_links("dashboard.national_export"),
@@ -277,6 +286,7 @@ def local(la_code: str):
     main = _main(
         "dashboard/_local_main.html",
         form,
+        programmes,
         lambda today: _local(form, programmes, local_authority, today),
         local_authority.id,
         local_authority=local_authority,

@@ -243,6 +243,7 @@ def programme(code: str):
         .options(selectinload(RegionQuota.regions))
         .order_by(RegionQuota.name, RegionQuota.id)
     ).all()
+    held = programme_rules.places_held_under_quotas(db.session, programme) if quotas else {}
     return render_template(
         "dfe/programme.html",
         programme=programme,
@@ -251,7 +252,7 @@ def programme(code: str):
         .get(programme.id, figures.Figures())
         .funded,
         history=history,
-        quotas=[(quota, programme_rules.quota_places_held(db.session, quota)) for quota in quotas],
+        quotas=[(quota, held.get(quota.id, 0)) for quota in quotas],
     )
 
 

@@ -51,16 +51,21 @@ class Kept(NamedTuple):
 
 
 def figures_version() -> int:
-    """A number that moves whenever a ledger operation is committed."""
+    """A number that moves whenever a ledger operation is committed: the sum of the
+    programmes' ledger sequences."""
     return int(db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Programme.ledger_seq), 0))))
 
 
-def kept_part(key: tuple[Hashable, ...], render: Callable[[float], str]) -> Markup:
+def kept_part(
+    key: tuple[Hashable, ...], render: Callable[[float], str], *, version: int | None = None
+) -> Markup:
     """The part kept under ``key`` if it is current enough, else ``render(now)``'s, kept.
 
     ``render`` is given the time it works the figures out at, for the page to say.
+    ``version``: the figures' version when the caller has read the programmes already.
     """
-    version = figures_version()
+    if version is None:
+        version = figures_version()
     name = hashlib.sha256(repr(key).encode()).hexdigest()
     kept = _kept(cache.get(name))
     now = clock()
