@@ -32,6 +32,7 @@ from tracker.models import (
     Cohort,
     CohortClaimCount,
     LocalAuthority,
+    ProviderClaimCount,
     ReasonClaimCount,
     Setting,
     SettingClaimCount,
@@ -741,6 +742,18 @@ def _recount(session: Session) -> dict[str, Counter]:
             )
         }
     )
+    recounted["provider_claim_counts"] = Counter(
+        {
+            (programme, provider, bool(held)): n
+            for programme, provider, held, n in session.execute(
+                sa.select(
+                    Claim.programme_id, Cohort.provider_id, Claim.holds_place, sa.func.count()
+                )
+                .join(Cohort, Claim.cohort_id == Cohort.id)
+                .group_by(Claim.programme_id, Cohort.provider_id, Claim.holds_place)
+            )
+        }
+    )
     recounted["area_claim_counts"] = Counter(
         {
             (programme, la, str(k), ClaimStatus(status), bool(held), bool(s)): n
@@ -781,6 +794,7 @@ def _recount(session: Session) -> dict[str, Counter]:
 
 _KEYS = {
     CohortClaimCount: ("cohort_id", "status", "holds_place", "has_started"),
+    ProviderClaimCount: ("programme_id", "provider_id", "holds_place"),
     AreaClaimCount: (
         "programme_id",
         "local_authority_id",
