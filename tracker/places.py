@@ -300,9 +300,13 @@ def _places_used_statement(
     # and claims there are. Every write of a claim on this programme holds the lock this
     # operation holds, so they are exact.
     by_provider = ProviderClaimCount
-    of_programme = sa.and_(by_provider.programme_id == programme_id, by_provider.holds_place)
-    providers = sa.select(sa.literal(ALLOCATION), by_provider.provider_id, by_provider.n).where(
-        of_programme
+    of_programme = sa.and_(
+        by_provider.programme_id == programme_id, by_provider.holds_place.is_(True)
+    )
+    providers = (
+        sa.select(sa.literal(ALLOCATION), by_provider.provider_id, sa.func.sum(by_provider.n))
+        .where(of_programme)
+        .group_by(by_provider.provider_id)
     )
     if named_cohorts:
         providers = providers.where(by_provider.provider_id.in_(sa.bindparam("provider_ids")))

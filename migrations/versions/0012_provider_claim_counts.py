@@ -3,8 +3,8 @@
 The place ledger read the places held by a programme, and by a provider against its
 allocation, by adding up the counts kept per cohort: one row or more for every cohort the
 programme or provider has ever run, read under the programme's lock on every claim. A
-sixth kept table counts claims by programme, provider and whether they hold a place, kept
-by the same triggers as the other five (migration 0006), which are made again with it.
+sixth kept table counts claims by programme, provider and raw state (as the cohort's do),
+kept by the same triggers as the other five (migration 0006), which are made again with it.
 
 Revision ID: 0012_provider_claim_counts
 Revises: 0011_published_snapshots
@@ -41,11 +41,13 @@ PROVIDER_GRAIN = {
     'key': [
         ('programme_id', '{r}.programme_id'),
         ('provider_id', 'c.provider_id'),
+        ('status', '{r}.status'),
         ('holds_place', '{r}.holds_place'),
+        ('has_started', '({r}.started_dt IS NOT NULL)'),
     ],
     'where': None,
     'join': 'JOIN cohorts c ON c.id = {r}.cohort_id',
-    'depends_on': ['programme_id', 'cohort_id', 'holds_place'],
+    'depends_on': ['programme_id', 'cohort_id', 'status', 'holds_place', 'started_dt'],
 }
 
 
@@ -73,9 +75,11 @@ def upgrade():
     op.create_table('provider_claim_counts',
     sa.Column('programme_id', sa.Integer(), nullable=False),
     sa.Column('provider_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.Enum('waiting', 'funded', 'started', 'completed', 'withdrawn', 'deferred', name='claimstatus', native_enum=False, length=32), nullable=False),
     sa.Column('holds_place', sa.Boolean(), nullable=False),
+    sa.Column('has_started', sa.Boolean(), nullable=False),
     sa.Column('n', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('programme_id', 'provider_id', 'holds_place', name=op.f('pk_provider_claim_counts'))
+    sa.PrimaryKeyConstraint('programme_id', 'provider_id', 'status', 'holds_place', 'has_started', name=op.f('pk_provider_claim_counts'))
     )
     if bind.dialect.name == 'postgresql':
         # No claim may be written between the count and the new triggers.

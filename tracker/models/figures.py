@@ -38,15 +38,17 @@ class CohortClaimCount(Base):
 
 
 class ProviderClaimCount(Base):
-    """Claims on a programme in each provider's cohorts, by whether they hold a place: the
-    place ledger reads the places held by a programme and by a provider's allocation from
-    these, a few rows however many cohorts and claims there are."""
+    """Claims on a programme in each provider's cohorts, in each raw state: the place ledger
+    reads the places held by a programme and against a provider's allocation from these, and
+    the dashboards each provider's figures, a few rows however many cohorts there are."""
 
     __tablename__ = "provider_claim_counts"
 
     programme_id: Mapped[int] = mapped_column(primary_key=True)
     provider_id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[ClaimStatus] = mapped_column(enum_column(ClaimStatus), primary_key=True)
     holds_place: Mapped[bool] = mapped_column(primary_key=True)
+    has_started: Mapped[bool] = mapped_column(primary_key=True)
     n: Mapped[int]
 
 
