@@ -4,6 +4,7 @@ import http
 
 from flask import request
 from flask_smorest import Api
+from flask_smorest.pagination import PaginationMetadataSchema
 
 from tracker.api import API_PREFIX
 from tracker.api.problems import PROBLEM_JSON, ProblemSchema, handle_http_exception
@@ -23,6 +24,14 @@ HEADERS = {
     },
 }
 
+# The header holds JSON text: OpenAPI says so with `content`, where a `schema` (as
+# flask-smorest documents it) would mean names and values separated by commas.
+PAGINATION_HEADER = {
+    "description": "Where the page lies in the list, as JSON: the body's `meta` counts and "
+    "the numbers of the first, last, previous and next pages",
+    "content": {"application/json": {"schema": PaginationMetadataSchema}},
+}
+
 
 class TrackerApi(Api):
     """The API's errors are RFC 9457 problem details, in its answers and in its document."""
@@ -31,9 +40,9 @@ class TrackerApi(Api):
 
     def init_app(self, app, *, spec_kwargs=None):
         super().init_app(app, spec_kwargs=spec_kwargs)
-        # flask-smorest has registered its responses (errors in application/json) lazily,
-        # under the names its decorators refer to; registered lazily again under the same
-        # name, a component takes the place of the first.
+        # flask-smorest has registered its responses (errors in application/json) and its
+        # X-Pagination header lazily, under the names its decorators refer to; registered
+        # lazily again under the same name, a component takes the place of the first.
         problem = {PROBLEM_JSON: {"schema": self.ERROR_SCHEMA}}
         for status in http.HTTPStatus:
             response: dict = {"description": status.phrase}
@@ -47,6 +56,7 @@ class TrackerApi(Api):
             {"description": "Any other error", "content": problem},
             lazy=True,
         )
+        self.spec.components.header("PAGINATION", PAGINATION_HEADER, lazy=True)
 
     def handle_http_exception(self, error):
         """Answer an HTTP error under the API as a problem; leave any other to the pages."""
