@@ -21,6 +21,9 @@ local authority     none                         in its area: read            in
 
 A person's own record (``Participant``) and the conflicts between organisations' copies
 of their details are DfE's alone: an organisation sees a person only in a claim it may read.
+Declarations go with their claim. Targets, allocations, region quotas, reminders, accounts
+and the audit trail are DfE's to read and change, on its own pages; a provider reads its
+own allocations, and anyone with a token the programmes.
 """
 
 from collections.abc import Callable
