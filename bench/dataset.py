@@ -125,6 +125,8 @@ def server_env(url: str) -> dict:
         "TRACKER_ENV": "development",
         "SECRET_KEY": SECRET_KEY,
         "API_RATE_LIMIT": "10000000 per minute",
+        # With a shared Redis (CACHE_REDIS_URL), each data set's figures are kept apart.
+        "CACHE_KEY_PREFIX": f"bench-figures-{sa.make_url(url).database}:",
     }
 
 

@@ -136,6 +136,33 @@ def test_a_per_cohort_region_quota_applies_to_each_cohort_separately(session):
     assert statuses(results) == ["funded", "waiting", "funded"]
 
 
+def test_a_programme_wide_region_quota_counts_every_cohort_beside_a_per_cohort_one(session):
+    prog = factories.programme(session, "ep-doctorate")
+    first = factories.create_cohort(session, prog=prog, places=10)
+    second = factories.create_cohort(session, prog=prog, places=10)
+    london_region, south_east = region(session, "London"), region(session, "South East")
+    whole = RegionQuota(programme=prog, name="London, whole programme", places=2)
+    whole.regions = [london_region]
+    each = RegionQuota(programme=prog, name="South East, each cohort", places=1, per_cohort=True)
+    each.regions = [south_east]
+    session.add_all([whole, each])
+    session.flush()
+    london = factories.local_authority(session, "202")
+    kent = factories.local_authority(session, "886")
+
+    results = [
+        claim(session, first, local_authority=london),
+        claim(session, second, local_authority=london),
+        claim(session, second, local_authority=london),
+        claim(session, first, local_authority=kent),
+        claim(session, second, local_authority=kent),
+        claim(session, second, local_authority=kent),
+    ]
+
+    assert statuses(results) == ["funded", "funded", "waiting", "funded", "funded", "waiting"]
+    assert {results[2].waiting_reason, results[5].waiting_reason} == {places.REGION_QUOTA}
+
+
 def test_a_setting_holds_no_more_funded_places_at_once_than_its_limit(session):
     cohort = factories.create_cohort(session, places=10)
     cohort.programme.places_per_setting = 1

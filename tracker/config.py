@@ -56,7 +56,8 @@ class Config:
     # the longest a figure is kept, for a change that took no ledger lock.
     CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL")
     CACHE_TYPE = "RedisCache" if CACHE_REDIS_URL else "SimpleCache"
-    CACHE_KEY_PREFIX = "tracker-figures:"
+    # Services sharing one Redis keep their figures apart by this prefix.
+    CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "tracker-figures:")
     CACHE_DEFAULT_TIMEOUT = int(os.environ.get("CACHE_DEFAULT_TIMEOUT", "60"))
     # While claims keep coming, the dashboards' figures are worked out again at most this
     # often (seconds; each page says when its figures were worked out). 0: after every change.

@@ -32,7 +32,9 @@ from tracker.models import (
     ClaimStatus,
     Cohort,
     CohortClaimCount,
+    CohortStatus,
     LocalAuthority,
+    ProviderClaimCount,
     ReasonClaimCount,
     Setting,
     SettingClaimCount,
@@ -429,22 +431,15 @@ def by_programme(session: Session, scope: Scope = ALL) -> dict[int, Figures]:
     if scope.by_claim_date:
         grouped, state = _claims(Claim.programme_id, where=scope.claim_conditions())
         query = sa.select(grouped.c.programme_id, *state.sums()).group_by(grouped.c.programme_id)
-    elif scope.has_area:
+    else:
+        # Kept by programme, area and kind of setting: a few thousand rows at most, however
+        # many cohorts and claims there are.
         t = AreaClaimCount
         query = (
             sa.select(t.programme_id, *_kept(t).sums())
             .where(*scope.kept_conditions(t))
             .group_by(t.programme_id)
         )
-    else:
-        t = CohortClaimCount
-        query = (
-            sa.select(Cohort.programme_id, *_kept(t).sums())
-            .join(Cohort, Cohort.id == t.cohort_id)
-            .group_by(Cohort.programme_id)
-        )
-        if scope.programme_id is not None:
-            query = query.where(Cohort.programme_id == scope.programme_id)
     return _figures(session.execute(query))
 
 
@@ -476,6 +471,71 @@ def by_cohort(
     return _figures(session.execute(query))
 
 
+@dataclass(frozen=True)
+class CohortSummary:
+    """A programme's cohorts in one row. Cancelled cohorts are left out of all but
+    ``every``; places left count only in cohorts open for claims."""
+
+    every: int = 0
+    cohorts: int = 0
+    open: int = 0
+    open_and_full: int = 0
+    with_waiting: int = 0
+    places: int = 0
+    funded: int = 0
+    places_left_open: int = 0
+    waiting: int = 0
+
+
+def cohort_summary(session: Session, programme_id: int | None = None) -> dict[int, CohortSummary]:
+    """Each programme's cohorts summed (or the one programme's), as the database works them
+    out: one row a programme, whatever the number of cohorts."""
+    t = CohortClaimCount
+    kept = _kept(t)
+
+    def count_of(name: str) -> sa.ColumnElement[int]:
+        return sa.func.sum(sa.case((kept.state_is(states_counted(name)), t.n), else_=0))
+
+    per_cohort = sa.select(
+        t.cohort_id, count_of("funded").label("funded"), count_of("waiting").label("waiting")
+    ).group_by(t.cohort_id)
+    if programme_id is not None:
+        per_cohort = per_cohort.where(
+            t.cohort_id.in_(sa.select(Cohort.id).where(Cohort.programme_id == programme_id))
+        )
+    per_cohort = per_cohort.subquery()
+    funded = sa.func.coalesce(per_cohort.c.funded, 0)
+    waiting = sa.func.coalesce(per_cohort.c.waiting, 0)
+    is_open = Cohort.status == CohortStatus.OPEN
+    counted = Cohort.status != CohortStatus.CANCELLED
+
+    def total(value, when=None) -> sa.ColumnElement[int]:
+        value = sa.case((counted if when is None else sa.and_(counted, when), value), else_=0)
+        return sa.func.coalesce(sa.func.sum(value), 0)
+
+    query = (
+        sa.select(
+            Cohort.programme_id,
+            sa.func.count(),
+            total(1),
+            total(1, is_open),
+            total(1, sa.and_(is_open, Cohort.places <= funded)),
+            total(1, waiting > 0),
+            total(Cohort.places),
+            total(funded),
+            total(Cohort.places - funded, sa.and_(is_open, Cohort.places > funded)),
+            total(waiting),
+        )
+        .outerjoin(per_cohort, per_cohort.c.cohort_id == Cohort.id)
+        .group_by(Cohort.programme_id)
+    )
+    if programme_id is not None:
+        query = query.where(Cohort.programme_id == programme_id)
+    return {
+        row[0]: CohortSummary(*(int(value) for value in row[1:])) for row in session.execute(query)
+    }
+
+
 def by_provider(
     session: Session, scope: Scope = ALL, *, provider_id: int | None = None
 ) -> dict[tuple[int, int], Figures]:
@@ -490,17 +550,14 @@ def by_provider(
         keys = (grouped.c.provider_id, grouped.c.programme_id)
         query = sa.select(*keys, *state.sums()).group_by(*keys)
         return _figures(session.execute(query), 2)
-    else:
-        t = CohortClaimCount
-        query = (
-            sa.select(Cohort.provider_id, Cohort.programme_id, *_kept(t).sums())
-            .join(Cohort, Cohort.id == t.cohort_id)
-            .group_by(Cohort.provider_id, Cohort.programme_id)
-        )
-        if scope.programme_id is not None:
-            query = query.where(Cohort.programme_id == scope.programme_id)
+    t = ProviderClaimCount
+    query = sa.select(t.provider_id, t.programme_id, *_kept(t).sums()).group_by(
+        t.provider_id, t.programme_id
+    )
+    if scope.programme_id is not None:
+        query = query.where(t.programme_id == scope.programme_id)
     if provider_id is not None:
-        query = query.where(Cohort.provider_id == provider_id)
+        query = query.where(t.provider_id == provider_id)
     return _figures(session.execute(query), 2)
 
 
@@ -728,8 +785,10 @@ def _recount(session: Session) -> dict[str, Counter]:
     kind = sa.func.coalesce(sa.type_coerce(Setting.kind, sa.String), NO_SETTING)
     area = sa.func.coalesce(Claim.local_authority_id, NO_AREA)
 
-    def grouped(*key, where=(), join_setting=False):
+    def grouped(*key, where=(), join_setting=False, join_cohort=False):
         query = sa.select(*key, sa.func.count()).select_from(Claim)
+        if join_cohort:
+            query = query.join(Cohort, Claim.cohort_id == Cohort.id)
         if join_setting:
             query = query.outerjoin(Setting, Claim.setting_id == Setting.id)
         return session.execute(query.where(*where).group_by(*key))
@@ -740,6 +799,19 @@ def _recount(session: Session) -> dict[str, Counter]:
             (cohort, ClaimStatus(status), bool(held), bool(s)): n
             for cohort, status, held, s, n in grouped(
                 Claim.cohort_id, Claim.status, Claim.holds_place, started
+            )
+        }
+    )
+    recounted["provider_claim_counts"] = Counter(
+        {
+            (programme, provider, ClaimStatus(status), bool(held), bool(s)): n
+            for programme, provider, status, held, s, n in grouped(
+                Claim.programme_id,
+                Cohort.provider_id,
+                Claim.status,
+                Claim.holds_place,
+                started,
+                join_cohort=True,
             )
         }
     )
@@ -783,6 +855,7 @@ def _recount(session: Session) -> dict[str, Counter]:
 
 _KEYS = {
     CohortClaimCount: ("cohort_id", "status", "holds_place", "has_started"),
+    ProviderClaimCount: ("programme_id", "provider_id", "status", "holds_place", "has_started"),
     AreaClaimCount: (
         "programme_id",
         "local_authority_id",

@@ -49,6 +49,7 @@ from tracker.models import (
     LIVE_STATUSES,
     ONE_FUNDED_PLACE_INDEX,
     Allocation,
+    AreaClaimCount,
     Claim,
     ClaimStatus,
     Cohort,
@@ -57,6 +58,7 @@ from tracker.models import (
     LocalAuthority,
     Programme,
     ProgrammeTarget,
+    ProviderClaimCount,
     RegionQuota,
     Role,
     Setting,
@@ -281,55 +283,67 @@ def on_the_list() -> sa.ColumnElement[bool]:
 
 
 @functools.cache
-def _places_used_statement(named_cohorts: bool, named_settings: bool) -> sa.CompoundSelect:
+def _places_used_statement(
+    named_cohorts: bool, named_settings: bool, settings_capped: bool
+) -> sa.CompoundSelect:
     """The statement ``_places_used`` runs, built once for each shape: building one costs
     more than running it. Its parameters: programme_id, and cohort_ids and provider_ids
-    (named_cohorts), setting_ids (named_settings)."""
-    # Written as the index's condition is (``Claim.holds_place``, not ``IS true``).
-    holding = Claim.holds_place
+    (named_cohorts), setting_ids (named_settings); settings are counted only when the
+    programme limits the places a setting holds (settings_capped)."""
     count = sa.func.count().label("used")
     programme_id = sa.bindparam("programme_id")
-    cohorts = sa.select(Cohort.id).where(Cohort.programme_id == programme_id)
     if named_cohorts:
-        cohorts = cohorts.where(Cohort.provider_id.in_(sa.bindparam("provider_ids")))
         in_cohorts = Claim.cohort_id.in_(sa.bindparam("cohort_ids"))
-    else:
-        in_cohorts = Claim.cohort_id.in_(cohorts)
-    at_settings = Claim.setting_id.is_not(None)
-    if named_settings:
-        at_settings = Claim.setting_id.in_(sa.bindparam("setting_ids"))
     # Places held by the programme, each provider and each cohort come from the counts the
-    # database keeps per cohort (``CohortClaimCount``, written with every claim): a few rows
-    # a cohort, however many claims there are. Every write of a claim on this programme
-    # holds the lock this operation holds, so they are exact.
+    # database keeps per provider and per cohort (``ProviderClaimCount``,
+    # ``CohortClaimCount``, written with every claim): a few rows, however many cohorts
+    # and claims there are. Every write of a claim on this programme holds the lock this
+    # operation holds, so they are exact.
+    by_provider = ProviderClaimCount
+    of_programme = sa.and_(
+        by_provider.programme_id == programme_id, by_provider.holds_place.is_(True)
+    )
+    providers = (
+        sa.select(sa.literal(ALLOCATION), by_provider.provider_id, sa.func.sum(by_provider.n))
+        .where(of_programme)
+        .group_by(by_provider.provider_id)
+    )
+    if named_cohorts:
+        providers = providers.where(by_provider.provider_id.in_(sa.bindparam("provider_ids")))
     kept = CohortClaimCount
-    held = sa.func.coalesce(sa.func.sum(kept.n), 0).label("used")
-    kept_holding = sa.and_(kept.holds_place.is_(True), kept.cohort_id == Cohort.id)
     parts = [
-        sa.select(sa.literal(PROGRAMME).label("level"), sa.null().label("key"), held)
-        .select_from(kept)
-        .join(Cohort, kept_holding)
-        .where(Cohort.programme_id == programme_id),
-        sa.select(sa.literal(ALLOCATION), Cohort.provider_id, held)
-        .select_from(kept)
-        .join(Cohort, kept_holding)
-        .where(Cohort.id.in_(cohorts))
-        .group_by(Cohort.provider_id),
-        sa.select(sa.literal(COHORT), kept.cohort_id, held)
+        sa.select(
+            sa.literal(PROGRAMME).label("level"),
+            sa.null().label("key"),
+            sa.func.coalesce(sa.func.sum(by_provider.n), 0).label("used"),
+        ).where(of_programme),
+        providers,
+        sa.select(sa.literal(COHORT), kept.cohort_id, sa.func.sum(kept.n))
         .where(
             kept.holds_place.is_(True),
-            kept.cohort_id.in_(sa.bindparam("cohort_ids") if named_cohorts else cohorts),
+            kept.cohort_id.in_(
+                sa.bindparam("cohort_ids")
+                if named_cohorts
+                else sa.select(Cohort.id).where(Cohort.programme_id == programme_id)
+            ),
         )
         .group_by(kept.cohort_id),
-        sa.select(sa.literal(SETTING), Claim.setting_id, count)
-        .where(
-            Claim.programme_id == programme_id,
-            holding,
-            Claim.status.in_(SETTING_HOLDING_STATUSES),
-            at_settings,
-        )
-        .group_by(Claim.setting_id),
     ]
+    if settings_capped:
+        at_settings = Claim.setting_id.is_not(None)
+        if named_settings:
+            at_settings = Claim.setting_id.in_(sa.bindparam("setting_ids"))
+        parts.append(
+            # Written as the index's condition is (``Claim.holds_place``, not ``IS true``).
+            sa.select(sa.literal(SETTING), Claim.setting_id, count)
+            .where(
+                Claim.programme_id == programme_id,
+                Claim.holds_place,
+                Claim.status.in_(SETTING_HOLDING_STATUSES),
+                at_settings,
+            )
+            .group_by(Claim.setting_id)
+        )
     if named_cohorts:
         # The claims waiting in each cohort named, priority ones apart (key: cohort id,
         # negative for the priority ones): where a claim made now joins the list.
@@ -344,7 +358,7 @@ def _places_used_statement(named_cohorts: bool, named_settings: bool) -> sa.Comp
 
 def _places_used(
     session: Session,
-    programme_id: int,
+    programme: Programme,
     *,
     cohort_ids: list[int] | None,
     provider_ids: list[int] | None,
@@ -352,15 +366,16 @@ def _places_used(
 ) -> dict[str, Counter]:
     """The places used now at each level, in one statement: by the programme, by each
     provider and cohort (every one, or those of the cohorts named), by each setting (named,
-    or all), and the claims waiting in each cohort named.
+    or all) when the programme limits settings' places, and the claims waiting in each
+    cohort named.
 
-    The programme, providers and cohorts are read from the counts kept per cohort; settings
-    count the places held and not yet finished, as the per-setting limit does
-    (``held_at_setting``), from their claims.
+    The programme, providers and cohorts are read from the counts kept per provider and
+    per cohort; settings count the places held and not yet finished, as the per-setting
+    limit does (``held_at_setting``), from their claims.
     """
     named_cohorts = cohort_ids is not None
     named_settings = setting_ids is not None and len(setting_ids) <= IN_CHUNK
-    params: dict = {"programme_id": programme_id}
+    params: dict = {"programme_id": programme.id}
     if named_cohorts:
         params.update(cohort_ids=cohort_ids, provider_ids=provider_ids)
     if named_settings:
@@ -368,9 +383,46 @@ def _places_used(
     used: dict[str, Counter] = {
         level: Counter() for level in (PROGRAMME, ALLOCATION, COHORT, SETTING, WAITING)
     }
-    statement = _places_used_statement(named_cohorts, named_settings)
+    statement = _places_used_statement(
+        named_cohorts, named_settings, programme.places_per_setting is not None
+    )
     for level, of, n in session.execute(statement, params):
         used[level][of] = n
+    return used
+
+
+def _quota_places_used(
+    session: Session, programme_id: int, quotas: list[_Quota], cohort_ids: list[int] | None
+) -> Counter:
+    """Places held under each region quota of one programme, keyed by (quota id, cohort id)
+    for a quota counted per cohort (the cohorts named, or all), by (quota id, None) for one
+    counted over the programme (from the counts kept per local authority)."""
+    used: Counter = Counter()
+    if any(quota.per_cohort for quota in quotas):
+        query = (
+            sa.select(Claim.cohort_id, LocalAuthority.region_id, sa.func.count())
+            .join(LocalAuthority, Claim.local_authority_id == LocalAuthority.id)
+            .where(Claim.programme_id == programme_id, Claim.holds_place)
+            .group_by(Claim.cohort_id, LocalAuthority.region_id)
+        )
+        if cohort_ids is not None:
+            query = query.where(Claim.cohort_id.in_(cohort_ids))
+        for cohort_id, region_id, n in session.execute(query):
+            for quota in quotas:
+                if quota.per_cohort and region_id in quota.region_ids:
+                    used[(quota.id, cohort_id)] += n
+    if not all(quota.per_cohort for quota in quotas):
+        kept = AreaClaimCount
+        query = (
+            sa.select(LocalAuthority.region_id, sa.func.sum(kept.n))
+            .join(LocalAuthority, kept.local_authority_id == LocalAuthority.id)
+            .where(kept.programme_id == programme_id, kept.holds_place.is_(True))
+            .group_by(LocalAuthority.region_id)
+        )
+        for region_id, n in session.execute(query):
+            for quota in quotas:
+                if not quota.per_cohort and region_id in quota.region_ids:
+                    used[(quota.id, None)] += n
     return used
 
 
@@ -405,7 +457,6 @@ class Capacity:
     ) -> "Capacity":
         """Read the counts, for every cohort and setting or only the ones named."""
         pid = programme.id
-        holding = sa.and_(Claim.programme_id == pid, Claim.holds_place.is_(True))
         today = london_today()
         params = {"programme_id": pid, "today": today}
         if cohort_ids is not None:
@@ -418,7 +469,7 @@ class Capacity:
             target_places = target.places if target else None
         used = _places_used(
             session,
-            pid,
+            programme,
             cohort_ids=cohort_ids,
             provider_ids=None if cohort_ids is None else sorted({c.provider_id for c in cohorts}),
             setting_ids=setting_ids,
@@ -434,16 +485,7 @@ class Capacity:
             region_of_la = dict(
                 session.execute(sa.select(LocalAuthority.id, LocalAuthority.region_id)).all()
             )
-            rows = session.execute(
-                sa.select(Claim.cohort_id, LocalAuthority.region_id, sa.func.count())
-                .join(LocalAuthority, Claim.local_authority_id == LocalAuthority.id)
-                .where(holding)
-                .group_by(Claim.cohort_id, LocalAuthority.region_id)
-            ).all()
-            for cohort_id, region_id, count in rows:
-                for quota in quotas:
-                    if region_id in quota.region_ids:
-                        quota_used[(quota.id, cohort_id if quota.per_cohort else None)] += count
+            quota_used = _quota_places_used(session, pid, quotas, cohort_ids)
 
         return cls(
             programme_cap=target_places,

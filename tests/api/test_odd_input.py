@@ -90,3 +90,42 @@ def test_a_nul_in_a_query_is_refused_naming_the_field(client, provider):
     response = client.get("/api/v1/settings?name=a%00b", headers=provider.headers)
 
     assert _problem(response, 422)["errors"][0]["field"] == "name"
+
+
+LISTS = ["/api/v1/cohorts", "/api/v1/enrolments", "/api/v1/settings"]
+
+
+@pytest.mark.parametrize("path", LISTS)
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("page=0", "page"),
+        ("page=-1", "page"),
+        ("page=two", "page"),
+        ("page=1.5", "page"),
+        ("page=" + "9" * 5000, "page"),
+        ("page_size=0", "page_size"),
+        ("page_size=101", "page_size"),
+        ("page_size=", "page_size"),
+        ("page=1&page_size=%00", "page_size"),
+    ],
+)
+def test_a_page_no_list_has_is_refused_naming_the_field(client, provider, path, query, field):
+    response = client.get(f"{path}?{query}", headers=provider.headers)
+
+    assert _problem(response, 422)["errors"][0]["field"] == field
+
+
+@pytest.mark.parametrize("path", LISTS)
+@pytest.mark.parametrize("page", ["2", "10001", "2147483648", "9" * 40])
+def test_a_page_past_the_end_is_empty(client, session, provider, path, page):
+    factories.create_cohort(session, provider=provider.provider)
+    factories.create_setting(session)
+    session.commit()
+
+    response = client.get(path, query_string={"page": page}, headers=provider.headers)
+
+    assert response.status_code == 200
+    assert response.get_json()["data"] == []
+    assert response.get_json()["links"]["next"] is None
+    assert response.get_json()["meta"]["page"] == int(page)

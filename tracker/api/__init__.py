@@ -1,8 +1,7 @@
 """The JSON API for training providers and DfE, under /api/v1, described by OpenAPI 3."""
 
-from flask import Flask, request
+from flask import Flask
 from flask_smorest.spec.plugins import integerconverter2paramschema
-from werkzeug.exceptions import HTTPException
 
 API_PREFIX = "/api/v1"
 
@@ -18,7 +17,10 @@ SETTINGS = {
                 "For training providers' systems and DfE. Authenticate with a bearer token "
                 "(`flask tracker create-token --email ...`); a provider's token sees only "
                 "its provider's cohorts and enrolments. Every POST accepts an "
-                "Idempotency-Key header. Errors are RFC 9457 problem details "
+                "Idempotency-Key header. Lists come a page at a time (`page`, and "
+                "`page_size` up to 100): `links.next` is the next page's path, and the "
+                "X-Pagination header gives the counts as JSON. A page past the end is "
+                "empty. Errors are RFC 9457 problem details "
                 "(application/problem+json) whose `errors` name each field and the reason: "
                 "401 no valid token; 403 the token's role may not do this; 404 no such "
                 "record, or not one this token may see; 422 the request breaks a rule (a "
@@ -36,7 +38,6 @@ SETTINGS = {
 
 def init_api(app: Flask) -> None:
     """Serve the API and its OpenAPI document (JSON, and a page to read it) on the app."""
-    from tracker.api.problems import handle_http_exception
     from tracker.api.reference import reference_page
     from tracker.api.spec import TrackerApi
     from tracker.api.views import blp
@@ -53,10 +54,3 @@ def init_api(app: Flask) -> None:
     app.add_url_rule(f"{API_PREFIX}/docs", "api_reference", reference_page)
     # Bearer tokens, never cookies: no cross-site request can carry the credentials.
     csrf.exempt(blp)
-
-    @app.errorhandler(HTTPException)
-    def _api_routing_error(exc: HTTPException):
-        # An unknown path or method under the API matches no blueprint: answer it in kind.
-        if request.path.startswith(API_PREFIX + "/"):
-            return handle_http_exception(exc)
-        return exc

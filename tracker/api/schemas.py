@@ -5,11 +5,11 @@ from datetime import UTC
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from tracker.api.paging import PAGING_PARAMETERS
 from tracker.figures import DEFINITIONS
 from tracker.models import ClaimStatus, CohortStatus, SettingKind
 
 MAX_ID = 2**31 - 1
-MAX_PAGE_SIZE = 100
 
 
 class Text(fields.String):
@@ -48,12 +48,14 @@ def _id(**kwargs) -> fields.Integer:
 
 
 class PageQuerySchema(ma.Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 10_000))
-    page_size = fields.Integer(
-        load_default=25,
-        validate=validate.Range(1, MAX_PAGE_SIZE),
-        metadata={"description": f"Items per page, at most {MAX_PAGE_SIZE}"},
-    )
+    """A paged list's filters; ``Blueprint.paginate`` reads ``page`` and ``page_size``.
+
+    Any other parameter a filter schema does not know is refused, naming it.
+    """
+
+    @ma.pre_load
+    def leave_paging_to_paginate(self, data, **kwargs):
+        return {key: data[key] for key in data if key not in PAGING_PARAMETERS}
 
 
 class SettingQuerySchema(PageQuerySchema):

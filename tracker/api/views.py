@@ -7,13 +7,13 @@ from http import HTTPStatus
 import marshmallow as ma
 import sqlalchemy as sa
 from flask import current_app, g, request, url_for
-from flask_smorest import Blueprint
 from sqlalchemy.orm import selectinload
 
 from tracker import access, cohorts, figures, places, progress
 from tracker.accounts import find_local_authority
 from tracker.api import API_PREFIX
 from tracker.api.auth import authenticate, current_user, is_dfe, rate_limit_key, require_dfe
+from tracker.api.paging import PagedBlueprint, list_page
 from tracker.api.problems import ApiProblem, register_handlers
 from tracker.api.schemas import (
     ClaimCreateSchema,
@@ -53,7 +53,7 @@ from tracker.uptake import programme_uptake
 
 logger = logging.getLogger(__name__)
 
-blp = Blueprint(
+blp = PagedBlueprint(
     "api",
     __name__,
     url_prefix=API_PREFIX,
@@ -153,22 +153,6 @@ def _present_enrolment(claim: Claim, position: int | None) -> dict:
     }
 
 
-def _page(query: sa.Select, args: dict, present) -> dict:
-    """Answer one page of a query, with the link to the next page when there is one."""
-    page, page_size = args["page"], args["page_size"]
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.limit(page_size).offset((page - 1) * page_size)).all()
-    next_link = None
-    if page * page_size < total:
-        # A path, not a whole address: one built from the Host header could point anywhere.
-        next_link = url_for(request.endpoint, **{**request.args.to_dict(), "page": page + 1})
-    return {
-        "data": present(rows),
-        "links": {"next": next_link},
-        "meta": {"page": page, "page_size": page_size, "total": total},
-    }
-
-
 def _cohort_or_404(cohort_id: int, *, to_change: bool = False) -> Cohort:
     cohort = access.find_cohort(db.session, current_user(), cohort_id, to_change=to_change)
     if cohort is None:
@@ -219,8 +203,9 @@ def list_programmes():
 @blp.route("/settings", methods=["GET"])
 @blp.arguments(SettingQuerySchema, location="query", unknown=ma.RAISE)
 @blp.response(200, SettingPageSchema)
+@blp.paginate()
 @problems(422)
-def search_settings(args):
+def search_settings(args, pagination_parameters):
     """Find early years settings and schools by URN, part of the name or local authority."""
     query = access.settings(db.session, current_user()).options(
         selectinload(Setting.local_authority).selectinload(LocalAuthority.region)
@@ -253,7 +238,7 @@ def search_settings(args):
             for s in rows
         ]
 
-    return _page(query, args, present)
+    return list_page(query, pagination_parameters, present)
 
 
 # -- cohorts -----------------------------------------------------------------------------
@@ -262,8 +247,9 @@ def search_settings(args):
 @blp.route("/cohorts", methods=["GET"])
 @blp.arguments(CohortQuerySchema, location="query", unknown=ma.RAISE)
 @blp.response(200, CohortPageSchema)
+@blp.paginate()
 @problems(422)
-def list_cohorts(args):
+def list_cohorts(args, pagination_parameters):
     """List the cohorts the token may see: its provider's, or every one for DfE."""
     query = access.cohorts(db.session, current_user()).options(
         selectinload(Cohort.programme), selectinload(Cohort.provider)
@@ -272,7 +258,7 @@ def list_cohorts(args):
         query = query.join(Programme).where(Programme.code == args["programme"].strip())
     if "status" in args:
         query = query.where(Cohort.status == CohortStatus(args["status"]))
-    return _page(query.order_by(Cohort.id), args, _present_cohorts)
+    return list_page(query.order_by(Cohort.id), pagination_parameters, _present_cohorts)
 
 
 @blp.route("/cohorts", methods=["POST"])
@@ -384,8 +370,9 @@ def claim_place(data, cohort_id):
 @blp.route("/enrolments", methods=["GET"])
 @blp.arguments(EnrolmentQuerySchema, location="query", unknown=ma.RAISE)
 @blp.response(200, EnrolmentPageSchema)
+@blp.paginate()
 @problems(422)
-def list_enrolments(args):
+def list_enrolments(args, pagination_parameters):
     """List enrolments, oldest change first; ``updated_since`` pulls what changed since then."""
     query = access.claims(db.session, current_user()).options(
         selectinload(Claim.programme),
@@ -405,7 +392,7 @@ def list_enrolments(args):
         positions = waiting_positions(db.session, rows)  # one query for the page
         return [_present_enrolment(c, positions.get(c.id)) for c in rows]
 
-    return _page(query, args, present)
+    return list_page(query, pagination_parameters, present)
 
 
 @blp.route("/enrolments/<int:enrolment_id>", methods=["GET"])

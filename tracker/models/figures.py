@@ -1,10 +1,10 @@
 """Claims counted by their raw state at each grain the pages read, kept by the database.
 
-Each table holds, for one grain (cohort; area and kind of setting; week funded; setting;
-reason given), how many claims are in each raw state. Triggers on ``claims`` (migration
-0006) change them in the same transaction as the claim, whatever code writes it: the ORM,
-the CSV import's COPY, set-based SQL. The triggers know no definitions, only states;
-what "funded" or "started" means is said once, in ``tracker.figures``.
+Each table holds, for one grain (cohort; provider; area and kind of setting; week funded;
+setting; reason given), how many claims are in each raw state. Triggers on ``claims``
+(migrations 0006 and 0012) change them in the same transaction as the claim, whatever code
+writes it: the ORM, the CSV import's COPY, set-based SQL. The triggers know no definitions,
+only states; what "funded" or "started" means is said once, in ``tracker.figures``.
 
 No dimension is NULL, so that each key is one row: 0 stands for "no local authority",
 "" for "no setting" or "no reason". They carry no foreign keys: they are derived data,
@@ -31,6 +31,21 @@ class CohortClaimCount(Base):
     __tablename__ = "cohort_claim_counts"
 
     cohort_id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[ClaimStatus] = mapped_column(enum_column(ClaimStatus), primary_key=True)
+    holds_place: Mapped[bool] = mapped_column(primary_key=True)
+    has_started: Mapped[bool] = mapped_column(primary_key=True)
+    n: Mapped[int]
+
+
+class ProviderClaimCount(Base):
+    """Claims on a programme in each provider's cohorts, in each raw state: the place ledger
+    reads the places held by a programme and against a provider's allocation from these, and
+    the dashboards each provider's figures, a few rows however many cohorts there are."""
+
+    __tablename__ = "provider_claim_counts"
+
+    programme_id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(primary_key=True)
     status: Mapped[ClaimStatus] = mapped_column(enum_column(ClaimStatus), primary_key=True)
     holds_place: Mapped[bool] = mapped_column(primary_key=True)
     has_started: Mapped[bool] = mapped_column(primary_key=True)
@@ -90,6 +105,7 @@ class ReasonClaimCount(Base):
 
 COUNT_TABLES = (
     CohortClaimCount,
+    ProviderClaimCount,
     AreaClaimCount,
     WeeklyClaimCount,
     SettingClaimCount,

@@ -191,9 +191,16 @@ def _percent(value: float | None) -> str:
 
 
 def _national(
-    form: FilterForm, programmes: list[Programme], today: date, *, areas: bool = True
+    form: FilterForm,
+    programmes: list[Programme],
+    today: date,
+    *,
+    areas: bool = True,
+    every_cohort: bool = False,
 ) -> Dashboard:
-    return national_dashboard(db.session, _scope(form, programmes), today, areas=areas)
+    return national_dashboard(
+        db.session, _scope(form, programmes), today, areas=areas, every_cohort=every_cohort
+    )
 
 
 @bp.get("")
@@ -242,7 +249,7 @@ def national_export(table: str, kind: str):
     form = _filter_form(programmes)
     if not form.validate():
         abort(400)
-    dashboard = _national(form, programmes, uptake.london_today())
+    dashboard = _national(form, programmes, uptake.london_today(), every_cohort=table == "cohorts")
     if table not in dashboard.tables:
         abort(404)
     described = filter_description(form, programmes)

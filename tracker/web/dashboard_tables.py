@@ -7,11 +7,11 @@ from datetime import date
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from tracker import uptake
+from tracker import figures, uptake
 from tracker.charts import Point, bar_chart, cumulative_chart
 from tracker.exports import Table
 from tracker.figures import DEFINITIONS, PLACES_LEFT, SETTINGS_CLAIMING
-from tracker.models import CohortStatus, LocalAuthority, Programme
+from tracker.models import LocalAuthority, Programme
 
 # The counts the tables show, each headed by its definition's words (``tracker.figures``).
 COUNTS = ("claimed", "funded", "ever_started", "completed", "withdrawn", "deferred", "waiting")
@@ -65,6 +65,7 @@ class Dashboard:
     behind: set = field(default_factory=set)
     settings_without_claim: list = field(default_factory=list)
     comparison: uptake.Comparison | None = None
+    cohort_count: int = 0
 
 
 def _uptake_table(rows: list[uptake.ProgrammeUptake], *, with_target: bool) -> Table:
@@ -195,7 +196,7 @@ def _cohorts_table(cohorts: list[uptake.CohortRow], names: dict[str, str]) -> Ta
 
 
 def _cohort_summary_table(
-    cohorts: list[uptake.CohortRow], programmes: list[uptake.ProgrammeUptake]
+    summaries: dict[int, figures.CohortSummary], programmes: list[uptake.ProgrammeUptake]
 ) -> Table:
     """The cohorts of each programme in one row each: how many, their places and how full.
 
@@ -217,23 +218,18 @@ def _cohort_summary_table(
         ],
     )
     for row in programmes:
-        mine = [
-            c
-            for c in cohorts
-            if c.programme_code == row.programme.code and c.status != CohortStatus.CANCELLED
-        ]
-        open_ = [c for c in mine if c.status == CohortStatus.OPEN]
+        s = summaries.get(row.programme.id, figures.CohortSummary())
         table.rows.append(
             [
                 row.programme.name,
-                len(mine),
-                len(open_),
-                sum(c.left <= 0 for c in open_),
-                sum(c.waiting > 0 for c in mine),
-                sum(c.places for c in mine),
-                sum(c.used for c in mine),
-                sum(max(c.left, 0) for c in open_),
-                sum(c.waiting for c in mine),
+                s.cohorts,
+                s.open,
+                s.open_and_full,
+                s.with_waiting,
+                s.places,
+                s.funded,
+                s.places_left_open,
+                s.waiting,
             ]
         )
     table.on_page = [0, 2, 3, 5, 6, 7, 8]
@@ -303,12 +299,18 @@ def _chart(
 
 
 def national_dashboard(
-    session: Session, scope: uptake.Scope, today: date, *, areas: bool = True
+    session: Session,
+    scope: uptake.Scope,
+    today: date,
+    *,
+    areas: bool = True,
+    every_cohort: bool = False,
 ) -> Dashboard:
     """Assemble DfE's national dashboard: a fixed number of queries, whatever the data.
 
     Without ``areas``, the breakdowns by provider, region, local authority, kind of setting
-    and reason are left out (the page of all programmes shows none of them).
+    and reason are left out (the page of all programmes shows none of them). The table of
+    every cohort is made only with ``every_cohort`` (for its download).
     """
     rows = uptake.programme_uptake(session, scope, on=today)
     names = {r.programme.code: r.programme.name for r in rows}
@@ -331,9 +333,13 @@ def national_dashboard(
             chart.figures.target,
         )
 
-    cohorts = uptake.cohort_places(session, scope)
-    tables["cohorts"] = _cohorts_table(cohorts, names)
-    tables["cohort-summary"] = _cohort_summary_table(cohorts, rows)
+    # Cohorts are summed by the database; the list of every cohort, which grows with the
+    # data, is made only for its download.
+    summaries = figures.cohort_summary(session, scope.programme_id)
+    dashboard.cohort_count = sum(s.every for s in summaries.values())
+    tables["cohort-summary"] = _cohort_summary_table(summaries, rows)
+    if every_cohort:
+        tables["cohorts"] = _cohorts_table(uptake.cohort_places(session, scope), names)
     if not areas:
         return dashboard
 
