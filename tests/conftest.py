@@ -6,6 +6,7 @@ tests skip, unless ``REQUIRE_POSTGRES=1`` (set in CI), where they fail instead.
 """
 
 import os
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -128,9 +129,9 @@ def _clean(app) -> None:
                     conn.execute(metadata.tables[name].insert(), snapshot[name])
 
 
-@pytest.fixture(params=BACKENDS)
-def app(request, tmp_path_factory):
-    backend = request.param
+@contextmanager
+def app_on(backend: str, tmp_path_factory):
+    """The app on one database, in an application context; emptied afterwards."""
     if backend not in _apps:
         _apps[backend] = _build_app(backend, tmp_path_factory)
     app = _apps[backend]
@@ -140,6 +141,12 @@ def app(request, tmp_path_factory):
             yield app
     finally:
         _clean(app)
+
+
+@pytest.fixture(params=BACKENDS)
+def app(request, tmp_path_factory):
+    with app_on(request.param, tmp_path_factory) as app:
+        yield app
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
+from tracker.access import CLAIM_AREA, claims_in_area
 from tracker.models import Claim, Cohort, CohortStatus, LocalAuthority, Programme, Setting
 from tracker.places import SETTING, WAITING_REASONS, Capacity, Placement, held_at_setting
 
@@ -22,12 +23,6 @@ class CohortSearch:
     region_id: int | None = None
     local_authority_id: int | None = None
     starts_from: date | None = None
-
-
-def programmes_open_to(session: Session, setting: Setting) -> list[Programme]:
-    """The programmes whose places the staff of this setting may claim."""
-    programmes = session.scalars(sa.select(Programme).order_by(Programme.name))
-    return [p for p in programmes if setting.kind.value in (p.eligible_setting_kinds or [])]
 
 
 def open_cohorts(search: CohortSearch) -> sa.Select:
@@ -46,13 +41,13 @@ def open_cohorts(search: CohortSearch) -> sa.Select:
     if search.starts_from is not None:
         query = query.where(Cohort.starts_on >= search.starts_from)
     if search.local_authority_id is not None or search.region_id is not None:
-        from_area = sa.select(Claim.cohort_id).join(
-            LocalAuthority, Claim.local_authority_id == LocalAuthority.id
-        )
+        from_area = sa.select(Claim.cohort_id)
         if search.local_authority_id is not None:
-            from_area = from_area.where(LocalAuthority.id == search.local_authority_id)
+            from_area = from_area.where(claims_in_area(search.local_authority_id))
         else:
-            from_area = from_area.where(LocalAuthority.region_id == search.region_id)
+            from_area = from_area.join(LocalAuthority, LocalAuthority.id == CLAIM_AREA).where(
+                LocalAuthority.region_id == search.region_id
+            )
         query = query.where(Cohort.id.in_(from_area))
     return query.order_by(Cohort.starts_on, Cohort.name, Cohort.id)
 

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 
+from tracker import access
 from tracker.models import (
     AreaClaimCount,
     Claim,
@@ -271,7 +272,8 @@ def london_midnight(day: date) -> datetime:
 
 @dataclass(frozen=True)
 class Scope:
-    """Which claims to count: by programme, by when they were made, and by area."""
+    """Which claims to count: by programme, by when they were made, and by area (a local
+    authority's or a region's, as ``tracker.access`` defines an area)."""
 
     programme_id: int | None = None
     claimed_from: date | None = None
@@ -285,7 +287,7 @@ class Scope:
         return self.claimed_from is not None or self.claimed_to is not None
 
     def claim_conditions(self) -> list[sa.ColumnElement[bool]]:
-        conditions = self._area_conditions(Claim.local_authority_id)
+        conditions = self._area_conditions(access.CLAIM_AREA)
         if self.programme_id is not None:
             conditions.append(Claim.programme_id == self.programme_id)
         if self.claimed_from is not None:
@@ -304,7 +306,7 @@ class Scope:
         return conditions
 
     def setting_conditions(self) -> list[sa.ColumnElement[bool]]:
-        return self._area_conditions(Setting.local_authority_id)
+        return self._area_conditions(access.SETTING_AREA)
 
     @property
     def has_area(self) -> bool:

@@ -8,6 +8,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
+from tracker.access import API_ROLES
 from tracker.errors import DomainError
 from tracker.models import ApiToken, Role, User
 from tracker.models.base import utcnow
@@ -16,8 +17,6 @@ logger = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "swt_"  # noqa: S105  (marks a token for people and secret scanners)
 PREFIX_LENGTH = 12
-# The API serves training providers and DfE; settings and local authorities use the pages.
-API_ROLES = (Role.PROVIDER, Role.DFE)
 # How stale last_used_dt may get before a request records its use again.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
 

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker import figures
+from tracker.access import SETTING_AREA
 from tracker.figures import ALL, LONDON, Figures, Scope, week_of
 from tracker.models import (
     Allocation,
@@ -173,7 +174,7 @@ def by_region(
     settings = dict(
         session.execute(
             sa.select(LocalAuthority.region_id, sa.func.count(Setting.id))
-            .join(Setting, Setting.local_authority_id == LocalAuthority.id)
+            .join(Setting, LocalAuthority.id == SETTING_AREA)
             .group_by(LocalAuthority.region_id)
         ).all()
     )
@@ -203,9 +204,9 @@ def by_local_authority(
     by_la = _sum_by(counts, lambda group: group[0])
     settings = dict(
         session.execute(
-            sa.select(Setting.local_authority_id, sa.func.count())
+            sa.select(SETTING_AREA, sa.func.count())
             .where(*scope.setting_conditions())
-            .group_by(Setting.local_authority_id)
+            .group_by(SETTING_AREA)
         ).all()
     )
     query = (

@@ -1,14 +1,14 @@
-"""Bearer tokens: who is asking, what they may see, and how often they may ask."""
+"""Bearer tokens: who is asking and how often they may ask (what they may see: tracker.access)."""
 
-import sqlalchemy as sa
 from flask import g, request
 from flask_limiter.util import get_remote_address
 
+from tracker.access import API_ROLES
 from tracker.api.problems import ApiProblem
 from tracker.audit import set_actor
 from tracker.extensions import db
-from tracker.models import ApiToken, Claim, Cohort, Role, User
-from tracker.tokens import API_ROLES, verify_token
+from tracker.models import ApiToken, Role, User
+from tracker.tokens import verify_token
 
 UNAUTHORISED_HEADERS = {"WWW-Authenticate": 'Bearer realm="api"'}
 
@@ -63,23 +63,6 @@ def is_dfe() -> bool:
 def require_dfe() -> None:
     if not is_dfe():
         raise ApiProblem(403, "Only DfE tokens may use this")
-
-
-def visible_cohorts(query: sa.Select) -> sa.Select:
-    """Limit a query over cohorts to those the token may see: its provider's, or all for DfE."""
-    if is_dfe():
-        return query
-    return query.where(Cohort.provider_id == current_user().provider_id)
-
-
-def visible_claims(query: sa.Select) -> sa.Select:
-    if is_dfe():
-        return query
-    return query.where(
-        Claim.cohort_id.in_(
-            sa.select(Cohort.id).where(Cohort.provider_id == current_user().provider_id)
-        )
-    )
 
 
 def rate_limit_key() -> str:

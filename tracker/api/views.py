@@ -7,24 +7,15 @@ from http import HTTPStatus
 import marshmallow as ma
 import sqlalchemy as sa
 from flask import current_app, g, request, url_for
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
-from tracker import cohorts, figures, places, progress
+from tracker import access, cohorts, figures, places, progress
 from tracker.accounts import find_local_authority
 from tracker.api import API_PREFIX
-from tracker.api.auth import (
-    authenticate,
-    current_user,
-    is_dfe,
-    rate_limit_key,
-    require_dfe,
-    visible_claims,
-    visible_cohorts,
-)
+from tracker.api.auth import authenticate, current_user, is_dfe, rate_limit_key, require_dfe
 from tracker.api.paging import PagedBlueprint, list_page
 from tracker.api.problems import ApiProblem, register_handlers
 from tracker.api.schemas import (
-    MAX_ID,
     ClaimCreateSchema,
     CohortCreateSchema,
     CohortPageSchema,
@@ -162,20 +153,16 @@ def _present_enrolment(claim: Claim, position: int | None) -> dict:
     }
 
 
-def _cohort_or_404(cohort_id: int) -> Cohort:
-    cohort = (
-        db.session.get(Cohort, cohort_id, options=[joinedload(Cohort.programme)])
-        if cohort_id <= MAX_ID
-        else None
-    )
-    if cohort is None or (not is_dfe() and cohort.provider_id != current_user().provider_id):
+def _cohort_or_404(cohort_id: int, *, to_change: bool = False) -> Cohort:
+    cohort = access.find_cohort(db.session, current_user(), cohort_id, to_change=to_change)
+    if cohort is None:
         raise ApiProblem(404, f"There is no cohort {cohort_id} you can see")
     return cohort
 
 
-def _enrolment_or_404(enrolment_id: int) -> Claim:
-    claim = db.session.get(Claim, enrolment_id) if enrolment_id <= MAX_ID else None
-    if claim is None or (not is_dfe() and claim.cohort.provider_id != current_user().provider_id):
+def _enrolment_or_404(enrolment_id: int, *, to_change: bool = False) -> Claim:
+    claim = access.find_claim(db.session, current_user(), enrolment_id, to_change=to_change)
+    if claim is None:
         raise ApiProblem(404, f"There is no enrolment {enrolment_id} you can see")
     return claim
 
@@ -220,7 +207,7 @@ def list_programmes():
 @problems(422)
 def search_settings(args, pagination_parameters):
     """Find early years settings and schools by URN, part of the name or local authority."""
-    query = sa.select(Setting).options(
+    query = access.settings(db.session, current_user()).options(
         selectinload(Setting.local_authority).selectinload(LocalAuthority.region)
     )
     if "urn" in args:
@@ -264,7 +251,7 @@ def search_settings(args, pagination_parameters):
 @problems(422)
 def list_cohorts(args, pagination_parameters):
     """List the cohorts the token may see: its provider's, or every one for DfE."""
-    query = visible_cohorts(sa.select(Cohort)).options(
+    query = access.cohorts(db.session, current_user()).options(
         selectinload(Cohort.programme), selectinload(Cohort.provider)
     )
     if "programme" in args:
@@ -321,7 +308,7 @@ def get_cohort(cohort_id):
 @problems(400, 404, 409, 422)
 def update_cohort(data, cohort_id):
     """Change a cohort; fields left out keep their values. Raising places funds waiting claims."""
-    cohort = _cohort_or_404(cohort_id)
+    cohort = _cohort_or_404(cohort_id, to_change=True)
     cohorts.update_cohort(
         db.session,
         cohort,
@@ -346,7 +333,7 @@ def claim_place(data, cohort_id):
     The answer's status is ``funded`` or ``waiting``; a waiting claim carries its position
     on the cohort's waiting list and the cap that is full.
     """
-    cohort = _cohort_or_404(cohort_id)
+    cohort = _cohort_or_404(cohort_id, to_change=True)
     setting = None
     if "setting" in data:
         urn = data["setting"].strip().upper()
@@ -387,7 +374,7 @@ def claim_place(data, cohort_id):
 @problems(422)
 def list_enrolments(args, pagination_parameters):
     """List enrolments, oldest change first; ``updated_since`` pulls what changed since then."""
-    query = visible_claims(sa.select(Claim)).options(
+    query = access.claims(db.session, current_user()).options(
         selectinload(Claim.programme),
         selectinload(Claim.setting),
         selectinload(Claim.local_authority),
@@ -429,7 +416,7 @@ def declare_milestone(data, enrolment_id):
     Milestones come in the programme's order, once each: a declaration out of order or
     made twice is refused with 422, naming the reason.
     """
-    claim = _enrolment_or_404(enrolment_id)
+    claim = _enrolment_or_404(enrolment_id, to_change=True)
     declared_on: date = data["declared_on"]
     declaration = progress.record_declaration(
         db.session,
@@ -456,7 +443,7 @@ def declare_milestone(data, enrolment_id):
 @problems(400, 404, 409, 422)
 def withdraw(data, enrolment_id):
     """Withdraw the participant; a place not yet in training goes to the next waiting claim."""
-    claim = _enrolment_or_404(enrolment_id)
+    claim = _enrolment_or_404(enrolment_id, to_change=True)
     outcome = places.withdraw(db.session, claim, reason=data["reason"], by=current_user())
     return _present_enrolment(outcome.claim, waiting_position(db.session, outcome.claim))
 
@@ -470,7 +457,7 @@ def withdraw(data, enrolment_id):
 def defer(data, enrolment_id):
     """Defer the participant: a place not yet in training goes to the next waiting claim;
     one in training is kept for their return (see resumption)."""
-    claim = _enrolment_or_404(enrolment_id)
+    claim = _enrolment_or_404(enrolment_id, to_change=True)
     outcome = places.defer(db.session, claim, reason=data["reason"], by=current_user())
     return _present_enrolment(outcome.claim, None)
 
@@ -488,11 +475,11 @@ def resume(data, enrolment_id):
     kept; if not, the enrolment joins the back of the cohort's waiting list, and is
     funded at once if it fits with no one ahead.
     """
-    claim = _enrolment_or_404(enrolment_id)
+    claim = _enrolment_or_404(enrolment_id, to_change=True)
     to_cohort = None
     if "cohort" in data:
         try:
-            to_cohort = _cohort_or_404(data["cohort"])
+            to_cohort = _cohort_or_404(data["cohort"], to_change=True)
         except ApiProblem:
             raise ApiProblem(
                 422, f"There is no cohort {data['cohort']} you can see", field="cohort"

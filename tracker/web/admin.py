@@ -4,12 +4,12 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from tracker.access import require_role
 from tracker.accounts import create_user, deactivate_user, set_password_token
 from tracker.errors import DomainError
 from tracker.extensions import db
 from tracker.models import Role, User
 from tracker.models.base import utcnow
-from tracker.web.access import require_role
 from tracker.web.forms import ConfirmForm, CreateAccountForm, commit_or_show
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

@@ -15,13 +15,13 @@ from werkzeug.datastructures import MultiDict
 from wtforms import SelectField, SubmitField
 from wtforms.validators import ValidationError
 
-from tracker import exports, uptake
+from tracker import access, exports, uptake
+from tracker.access import require_role
 from tracker.extensions import db
 from tracker.figures import DEFINITIONS, PLACES_LEFT
 from tracker.models import LocalAuthority, Programme, Role
 from tracker.reminders.time import LONDON
 from tracker.web import figure_cache
-from tracker.web.access import require_role
 from tracker.web.dashboard_tables import SHOWN, Dashboard, local_dashboard, national_dashboard
 from tracker.web.fields import GovDateField, ListPage, page_of
 
@@ -273,9 +273,7 @@ def _local_authority_or_404(la_code: str) -> LocalAuthority:
     )
     if local_authority is None:
         abort(404)
-    if current_user.role == Role.LOCAL_AUTHORITY and (
-        current_user.local_authority_id != local_authority.id
-    ):
+    if not access.may_read_area(current_user, local_authority.id):
         abort(403)
     return local_authority
 

@@ -28,6 +28,7 @@ from tracker import figures
 from tracker import participants as participant_rules
 from tracker import programmes as programme_rules
 from tracker import publication as publication_rules
+from tracker.access import require_role
 from tracker.extensions import db
 from tracker.models import (
     Allocation,
@@ -45,7 +46,6 @@ from tracker.models import (
 )
 from tracker.places import current_target
 from tracker.uptake import london_today
-from tracker.web.access import require_role
 from tracker.web.fields import GovDateField, PlacesField, PlainText, long_date, paginate
 from tracker.web.forms import commit_or_show
 from tracker.web.layout import london_datetime

@@ -1,8 +1,7 @@
 """Pages for local authorities: the settings, claims and progress in their own area.
 
-Read only. Every query is narrowed to the signed-in account's local authority: settings
-whose local_authority_id is its own, and claims made by those settings (or, with no
-setting, placed in its area).
+Read only. Every query is narrowed to the signed-in account's area, as ``tracker.access``
+defines it for pages, the API and the figures alike.
 """
 
 import sqlalchemy as sa
@@ -14,7 +13,8 @@ from werkzeug.datastructures import MultiDict
 from wtforms import SelectField, StringField, SubmitField
 from wtforms.validators import Length
 
-from tracker import figures
+from tracker import access, figures
+from tracker.access import require_role
 from tracker.claim_progress import (
     CLAIM_ROW_LOADS,
     STATUS_LABELS,
@@ -23,7 +23,6 @@ from tracker.claim_progress import (
 from tracker.extensions import db
 from tracker.models import Claim, ClaimStatus, Programme, Role, Setting
 from tracker.places import waiting_positions
-from tracker.web.access import require_role
 from tracker.web.fields import PlainText, long_date, paginate
 
 bp = Blueprint("local_authority", __name__, url_prefix="/local-authority")
@@ -77,23 +76,6 @@ class ClaimFilterForm(FlaskForm):
     submit = SubmitField("Apply filters", widget=GovSubmitInput())
 
 
-def _settings_in_area() -> sa.Select:
-    return sa.select(Setting.id).where(
-        Setting.local_authority_id == current_user.local_authority_id
-    )
-
-
-def _claims_in_area() -> sa.ColumnElement[bool]:
-    """Claims of the area's settings, and claims with no setting placed in the area."""
-    return sa.or_(
-        Claim.setting_id.in_(_settings_in_area()),
-        sa.and_(
-            Claim.setting_id.is_(None),
-            Claim.local_authority_id == current_user.local_authority_id,
-        ),
-    )
-
-
 def _form(form_class):
     return form_class(formdata=request.args if request.args else MultiDict())
 
@@ -106,7 +88,7 @@ def home():
 @bp.get("/settings")
 def settings():
     form = _form(SettingSearchForm)
-    query = sa.select(Setting).where(Setting.id.in_(_settings_in_area()))
+    query = access.settings(db.session, current_user)
     if form.validate():
         words = (form.q.data or "").strip()
         if words:
@@ -134,11 +116,10 @@ def claims():
     form = _form(ClaimFilterForm)
     form.programme.choices = {"": "All programmes", **{p.code: p.name for p in programmes}}
     query = (
-        sa.select(Claim)
+        access.claims(db.session, current_user)
         .options(*CLAIM_ROW_LOADS)
         .join(Programme, Claim.programme_id == Programme.id)
         .outerjoin(Setting, Claim.setting_id == Setting.id)
-        .where(_claims_in_area())
     )
     if form.validate():
         if form.programme.data:
@@ -152,7 +133,6 @@ def claims():
     page = paginate(
         query.order_by(Claim.claimed_dt.desc(), Claim.id.desc()), per_page=CLAIMS_PER_PAGE
     )
-    # Claims count in the area of their setting, or with no setting where they are placed.
     area = figures.Scope(local_authority_id=current_user.local_authority_id)
     counts = {
         programme_id: f.by_status()

@@ -1,7 +1,8 @@
 """Pages for training providers: their cohorts, participants and declarations.
 
-A provider sees only its own records: every cohort and claim is loaded through
-``_own_cohort`` or ``_own_claim``, which answer 404 for anyone else's.
+A provider sees only its own records: every cohort and claim is loaded through its
+scope in ``tracker.access`` (``_own_cohort``, ``_own_claim``), so anyone else's is not
+found (404).
 """
 
 import sqlalchemy as sa
@@ -9,11 +10,13 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from tracker import access, figures, imports, places, progress
 from tracker import cohorts as cohort_rules
-from tracker import figures, imports, places, progress
+from tracker.access import require_role
 from tracker.claim_progress import STATUS_LABELS
 from tracker.errors import DomainError
 from tracker.extensions import db
+from tracker.input_guard import MAX_ID
 from tracker.models import (
     Allocation,
     Claim,
@@ -26,7 +29,6 @@ from tracker.models import (
     Role,
     Setting,
 )
-from tracker.web.access import require_role
 from tracker.web.forms import ConfirmForm, commit_or_show
 from tracker.web.provider_forms import (
     BulkDeclarationForm,
@@ -46,8 +48,6 @@ bp.before_request(require_role(Role.PROVIDER))
 PARTICIPANTS_PER_PAGE = 50
 # Problems listed on the page after a refused upload; the rest are counted.
 PROBLEMS_SHOWN = 100
-# Ids beyond the database's integer range are no one's records.
-MAX_ID = 2**31 - 1
 MAX_PAGE = 100_000
 
 WITHDRAWAL_REASONS = {
@@ -76,17 +76,21 @@ def claim_status_label(status: ClaimStatus) -> str:
 
 
 def _own_cohort(cohort_id: int) -> Cohort:
-    cohort = db.session.get(Cohort, cohort_id) if cohort_id <= MAX_ID else None
-    if cohort is None or cohort.provider_id != current_user.provider_id:
+    cohort = access.find_cohort(db.session, current_user, cohort_id, to_change=True)
+    if cohort is None:
         abort(404)
     return cohort
 
 
 def _own_claim(claim_id: int) -> Claim:
-    claim = db.session.get(Claim, claim_id) if claim_id <= MAX_ID else None
-    if claim is None or claim.cohort.provider_id != current_user.provider_id:
+    claim = access.find_claim(db.session, current_user, claim_id, to_change=True)
+    if claim is None:
         abort(404)
     return claim
+
+
+def _own_cohorts() -> sa.Select:
+    return access.cohorts(db.session, current_user, to_change=True)
 
 
 def _page_number() -> int:
@@ -138,8 +142,7 @@ def home():
 @bp.get("/cohorts")
 def cohorts():
     rows = db.session.scalars(
-        sa.select(Cohort)
-        .where(Cohort.provider_id == current_user.provider_id)
+        _own_cohorts()
         .options(selectinload(Cohort.programme))
         .order_by(Cohort.starts_on.desc(), Cohort.name)
     ).all()
@@ -561,9 +564,8 @@ def defer(claim_id: int):
 def move(claim_id: int):
     claim = _own_claim(claim_id)
     others = db.session.scalars(
-        sa.select(Cohort)
+        _own_cohorts()
         .where(
-            Cohort.provider_id == current_user.provider_id,
             Cohort.programme_id == claim.programme_id,
             Cohort.status == CohortStatus.OPEN,
             Cohort.id != claim.cohort_id,
@@ -598,9 +600,8 @@ def resume(claim_id: int):
     # they join an open cohort's waiting list.
     allowed = (CohortStatus.OPEN, CohortStatus.CLOSED) if in_training else (CohortStatus.OPEN,)
     cohorts = db.session.scalars(
-        sa.select(Cohort)
+        _own_cohorts()
         .where(
-            Cohort.provider_id == current_user.provider_id,
             Cohort.programme_id == claim.programme_id,
             sa.or_(Cohort.status.in_(allowed), Cohort.id == claim.cohort_id),
             Cohort.status != CohortStatus.CANCELLED,

@@ -24,6 +24,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from tracker.access import require_role
 from tracker.extensions import db
 from tracker.models import OutboxMessage, OutboxStatus, Programme, Role
 from tracker.models.base import utcnow
@@ -32,7 +33,6 @@ from tracker.reminders.outbox import count_by_status
 from tracker.reminders.rules import preview_due
 from tracker.reminders.time import london_date
 from tracker.reminders.tokens import opt_out, participant_from_token
-from tracker.web.access import require_role
 from tracker.web.fields import PlainText, paginate
 from tracker.web.forms import commit_or_show
 

@@ -1,7 +1,7 @@
 """Pages for early years settings and schools: find cohorts, claim places, follow their staff.
 
-A setting sees only its own staff and claims: every claim is looked up within the
-signed-in account's setting, so another setting's claim is not found (404).
+A setting sees only its own staff and claims: every claim is looked up within its scope
+in ``tracker.access``, so another setting's claim is not found (404).
 """
 
 import sqlalchemy as sa
@@ -13,7 +13,8 @@ from werkzeug.datastructures import MultiDict
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
-from tracker import places
+from tracker import access, places
+from tracker.access import programmes_open_to, require_role
 from tracker.claim_progress import (
     CLAIM_ROW_LOADS,
     STATUS_LABELS,
@@ -25,12 +26,10 @@ from tracker.cohort_finder import (
     open_cohorts,
     places_held_by_setting,
     places_setting_may_add,
-    programmes_open_to,
 )
 from tracker.extensions import db
 from tracker.models import Claim, ClaimStatus, Cohort, LocalAuthority, Region, Role
 from tracker.places import waiting_positions
-from tracker.web.access import require_role
 from tracker.web.fields import GovDateField, PlainText, long_date, page_of, paginate
 from tracker.web.forms import commit_or_show
 
@@ -120,18 +119,16 @@ def _area_choices() -> dict[str, str]:
     }
 
 
-def _own_claim(claim_id: int) -> Claim:
-    claim = db.session.scalar(
-        sa.select(Claim).where(Claim.id == claim_id, Claim.setting_id == current_user.setting_id)
-    )
+def _own_claim(claim_id: int, *, to_change: bool = False) -> Claim:
+    claim = access.find_claim(db.session, current_user, claim_id, to_change=to_change)
     if claim is None:
         abort(404)
     return claim
 
 
 def _claimable_cohort(cohort_id: int) -> Cohort:
-    cohort = db.get_or_404(Cohort, cohort_id)
-    if cohort.programme not in programmes_open_to(db.session, current_user.setting):
+    cohort = access.find_cohort(db.session, current_user, cohort_id)
+    if cohort is None:
         abort(404)
     return cohort
 
@@ -241,9 +238,8 @@ def claim_place(cohort_id: int):
 @bp.get("/claims")
 def claims():
     query = (
-        sa.select(Claim)
+        access.claims(db.session, current_user)
         .options(*CLAIM_ROW_LOADS)
-        .where(Claim.setting_id == current_user.setting_id)
         .order_by(Claim.claimed_dt.desc(), Claim.id.desc())
     )
     page = paginate(query, per_page=CLAIMS_PER_PAGE)
@@ -271,7 +267,7 @@ def claim(claim_id: int):
 
 @bp.route("/claims/<int(max=2147483647):claim_id>/withdraw", methods=["GET", "POST"])
 def withdraw(claim_id: int):
-    claim = _own_claim(claim_id)
+    claim = _own_claim(claim_id, to_change=True)
     if not claim.is_live:
         flash(f"This claim is already {claim.status.value}", "info")
         return redirect(url_for("setting.claim", claim_id=claim.id))
