@@ -7,6 +7,7 @@ tests skip, unless ``REQUIRE_POSTGRES=1`` (set in CI), where they fail instead.
 
 import os
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -127,6 +128,29 @@ def _clean(app) -> None:
             for name in ("milestones", "programme_targets"):
                 if snapshot[name]:
                     conn.execute(metadata.tables[name].insert(), snapshot[name])
+
+
+def pytest_collection_modifyitems(config, items):
+    """Page tests (tests/web) run on one database: PostgreSQL, the production database, when
+    the run has one, else SQLite. What the pages do to data is the domain's, tested on both
+    by the other tests; a page test module that depends on the database's own behaviour says
+    so with ``pytestmark = pytest.mark.both_databases``."""
+    one = "postgresql" if os.environ.get("TEST_DATABASE_URL") else "sqlite"
+    pages = Path(__file__).parent / "web"
+    kept, dropped = [], []
+    for item in items:
+        backend = getattr(item, "callspec", None) and item.callspec.params.get("app")
+        if (
+            backend not in (None, one)
+            and item.path.is_relative_to(pages)
+            and item.get_closest_marker("both_databases") is None
+        ):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @contextmanager

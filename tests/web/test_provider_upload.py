@@ -12,6 +12,9 @@ from tests.browser import banner, csrf_token, error_summary, page, text
 from tests.web.provider_pages import enrol, sign_in_provider, table_rows
 from tracker.models import AuditEvent, Claim, ClaimStatus, Participant, SettingKind
 
+# PostgreSQL takes a large file by COPY, SQLite row by row: the page is tried on both.
+pytestmark = pytest.mark.both_databases
+
 HEADER = "full_name,email,trn,setting_urn\n"
 
 
