@@ -1,5 +1,5 @@
-"""Pages for DfE staff: targets, allocations, every cohort, conflicting participant details
-and the audit trail."""
+"""Pages for DfE staff: targets, allocations, every cohort, conflicting participant details,
+the audit trail and the sign-in history."""
 
 import re
 from datetime import UTC, datetime, time, timedelta
@@ -42,8 +42,11 @@ from tracker.models import (
     Provider,
     RegionQuota,
     Role,
+    SignInAttempt,
 )
+from tracker.participants import normalise_email
 from tracker.places import current_target
+from tracker.sign_ins import OUTCOME_LABELS
 from tracker.uptake import london_today
 from tracker.web.access import require_role
 from tracker.web.fields import GovDateField, PlacesField, PlainText, long_date, paginate
@@ -56,6 +59,7 @@ bp.add_app_template_filter(long_date, "long_date")
 
 COHORTS_PER_PAGE = 25
 AUDIT_EVENTS_PER_PAGE = 50
+SIGN_IN_ATTEMPTS_PER_PAGE = 50
 CONFLICTS_PER_PAGE = 50
 
 
@@ -170,6 +174,25 @@ class AuditFilterForm(FilterForm):
     def validate_occurred_to(self, field):
         if field.data and self.occurred_from.data and field.data < self.occurred_from.data:
             raise ValidationError("To must be the same as or after from")
+
+
+class SignInFilterForm(FilterForm):
+    email = StringField(
+        "Email address",
+        widget=GovTextInput(),
+        description="The whole email address.",
+        validators=[
+            Length(max=254, message="Email address must be 254 characters or fewer"),
+            PlainText("Email address must not contain special characters"),
+        ],
+    )
+    outcome = SelectField(
+        "Outcome",
+        widget=GovSelect(),
+        default="",
+        invalid_choice_message="Select an outcome from the list",
+        choices={"": "Any outcome", **OUTCOME_LABELS},
+    )
 
 
 class ResolveConflictForm(FlaskForm):
@@ -552,6 +575,25 @@ def audit():
         record_label=record_label,
         readable_changes=readable_changes,
     )
+
+
+@bp.get("/sign-ins")
+def sign_ins():
+    form = _filters(SignInFilterForm)
+    query = sa.select(SignInAttempt)
+    if form.validate():
+        email = normalise_email(form.email.data or "")
+        if email:
+            query = query.where(SignInAttempt.email == email)
+        if form.outcome.data:
+            query = query.where(SignInAttempt.outcome == form.outcome.data)
+    else:
+        query = query.where(sa.false())
+    page = paginate(
+        query.order_by(SignInAttempt.attempted_dt.desc(), SignInAttempt.id.desc()),
+        per_page=SIGN_IN_ATTEMPTS_PER_PAGE,
+    )
+    return render_template("dfe/sign_ins.html", form=form, page=page, outcomes=OUTCOME_LABELS)
 
 
 def _london_midnight(day) -> datetime:
