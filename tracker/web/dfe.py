@@ -48,10 +48,10 @@ from tracker.participants import normalise_email
 from tracker.places import current_target
 from tracker.sign_ins import OUTCOME_LABELS
 from tracker.uptake import london_today
+from tracker.web import audit_trail
 from tracker.web.access import require_role
 from tracker.web.fields import GovDateField, PlacesField, PlainText, long_date, paginate
 from tracker.web.forms import commit_or_show
-from tracker.web.layout import london_datetime
 
 bp = Blueprint("dfe", __name__, url_prefix="/dfe")
 bp.before_request(require_role(Role.DFE))
@@ -142,9 +142,6 @@ class CohortFilterForm(FilterForm):
     )
 
 
-AUDIT_ACTIONS = {"create": "Created", "update": "Changed", "delete": "Deleted"}
-
-
 class AuditFilterForm(FilterForm):
     entity_type = SelectField(
         "Record",
@@ -157,7 +154,7 @@ class AuditFilterForm(FilterForm):
         widget=GovSelect(),
         default="",
         invalid_choice_message="Select an action from the list",
-        choices={"": "Any action", **AUDIT_ACTIONS},
+        choices={"": "Any action", **audit_trail.ACTIONS},
     )
     actor = StringField(
         "Made by",
@@ -219,8 +216,6 @@ def _filters(form_class, **choices):
 
 
 PROGRAMME_CODE = re.compile(r"^[a-z0-9-]{1,20}$")
-# How the audit trail stores dates and moments (see tracker.audit._plain).
-ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?)?$")
 
 
 def _programme(code: str) -> Programme:
@@ -545,7 +540,7 @@ def audit():
     ).all()
     form = _filters(
         AuditFilterForm,
-        entity_type={"": "Any record", **{t: record_label(t) for t in entity_types}},
+        entity_type={"": "Any record", **{t: audit_trail.record_label(t) for t in entity_types}},
     )
     query = sa.select(AuditEvent)
     if form.validate():
@@ -571,9 +566,7 @@ def audit():
         "dfe/audit.html",
         form=form,
         page=page,
-        actions=AUDIT_ACTIONS,
-        record_label=record_label,
-        readable_changes=readable_changes,
+        names=audit_trail.RecordNames(db.session, page.items),
     )
 
 
@@ -600,45 +593,3 @@ def _london_midnight(day) -> datetime:
     """The moment a calendar day begins in the service's time zone."""
     zone = ZoneInfo(current_app.config["TIMEZONE"])
     return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
-
-
-def record_label(entity_type: str) -> str:
-    """Name a table as a kind of record: 'programme_targets' reads 'Programme target'."""
-    words = entity_type.replace("_", " ")
-    if words.endswith("ies"):
-        words = words[:-3] + "y"
-    elif words.endswith("s"):
-        words = words[:-1]
-    return words.capitalize()
-
-
-def _value(value) -> str:
-    if value is None or value == "":
-        return "(none)"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        return ", ".join(_value(v) for v in value) or "(none)"
-    if isinstance(value, str) and ISO_MOMENT.match(value):
-        moment = datetime.fromisoformat(value)
-        if len(value) == 10:
-            return long_date(moment.date())
-        return london_datetime(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
-    return str(value)
-
-
-def _field_label(name: str) -> str:
-    """Name a column as people read it: 'last_sign_in_dt' reads 'Last sign in'."""
-    return name.removesuffix("_dt").replace("_", " ").capitalize()
-
-
-def readable_changes(event: AuditEvent) -> list[tuple[str, str]]:
-    """Each field an event touched, with what happened to it: 'old → new' or the value set."""
-    lines = []
-    for name, change in sorted((event.changes or {}).items()):
-        label = _field_label(name)
-        if event.action == "update" and isinstance(change, list) and len(change) == 2:
-            lines.append((label, f"{_value(change[0])} → {_value(change[1])}"))
-        else:
-            lines.append((label, _value(change)))
-    return lines
