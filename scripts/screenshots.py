@@ -11,6 +11,7 @@ with the demo accounts, by Debian's Chromium, driven as the browser tests drive 
 """
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -96,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Cannot take screenshots: {reason}", file=sys.stderr)
         return 1
     app = create_app()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line for every request
     plan = pages(app)
     args.out.mkdir(parents=True, exist_ok=True)
     with served(app) as base_url, chromium() as browser:
