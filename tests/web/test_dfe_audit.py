@@ -269,6 +269,17 @@ def test_a_deleted_record_is_named_from_what_the_trail_kept_of_it(dfe_client, se
                 changes=changes,
             )
         )
+    # A record that refers to a deleted one, as an allocation of a provider since gone.
+    session.add(
+        AuditEvent(
+            occurred_dt=datetime(2026, 1, 1, tzinfo=UTC),
+            actor="someone@example.com",
+            action="update",
+            entity_type="allocations",
+            entity_id=1,
+            changes={"provider_id": [777_000, gone_id]},
+        )
+    )
     session.commit()
 
     shown = rows_of(dfe_client.get("/dfe/audit?entity_type=providers"))
@@ -281,6 +292,11 @@ def test_a_deleted_record_is_named_from_what_the_trail_kept_of_it(dfe_client, se
         "Deleted provider Old Training (UKPRN 10000777)",
         "Created provider Old Training (UKPRN 10000777) (deleted)",
     ]
+    [(_what, changes)] = rows_of(dfe_client.get("/dfe/audit?entity_type=allocations"))
+    assert changes == (
+        "Provider Old Training (UKPRN 10000777) (deleted)"
+        " → Gone Training (UKPRN 10000666) (deleted)"
+    )
     kept = session.scalar(
         sa.select(AuditEvent.changes).where(
             AuditEvent.entity_id == gone_id, AuditEvent.action == "delete"

@@ -228,11 +228,11 @@ class RecordNames:
         self._deleted = self._named_by_the_trail(
             session,
             {
-                (event.entity_type, event.entity_id)
-                for event in events
-                if event.entity_type in NAMERS
-                and event.entity_id is not None
-                and (event.entity_type, event.entity_id) not in self._names
+                (table, record_id)
+                for table, ids in wanted.items()
+                if table in NAMERS
+                for record_id in ids
+                if (table, record_id) not in self._names
             },
         )
 
@@ -301,18 +301,19 @@ class RecordNames:
         return lines
 
     def _value(self, table: str | None, value: Any) -> str:
+        """A value as people read it: another record's id (``table`` its kind) by its name."""
         if table is not None and isinstance(value, int) and not isinstance(value, bool):
             return self.of(table, value)
-        return _value(value)
+        return _readable(value)
 
 
-def _value(value) -> str:
+def _readable(value) -> str:
     if value is None or value == "":
         return "(none)"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
-        return ", ".join(_value(v) for v in value) or "(none)"
+        return ", ".join(_readable(v) for v in value) or "(none)"
     if isinstance(value, str) and ISO_MOMENT.match(value):
         moment = datetime.fromisoformat(value)
         if len(value) == 10:
