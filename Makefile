@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test lint format db demo bench clean
+.PHONY: install run test lint format db demo bench screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,5 +49,12 @@ test: lint
 bench: install
 	$(BIN)/python -m bench.run --size 10k,100k,1m --db both
 
+# Screenshots of the national dashboard, the public uptake page, a provider's cohort roster and
+# a setting's cohort finder, whole, at 1280 and 320 px wide, of the demo data `make run`
+# serves: written to screenshots/ (not committed). Needs Debian's Chromium (apt-get install
+# chromium), driven as the browser tests drive it; nothing is downloaded.
+screenshots: demo
+	$(BIN)/python -m scripts.screenshots --out screenshots
+
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache screenshots

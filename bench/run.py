@@ -765,7 +765,7 @@ def render(
         "(`POST /api/v1/cohorts/{id}/claims` with a provider's bearer token, each a new person,",
         "a ledger operation that moves the figures) and **signs in over HTTP as the DfE user",
         f"{sign_ins_per_s:g} times a second** (the sign-in form: GET, then POST; a password",
-        "check, a new session and an audit row), starting"
+        "check, a new session and a row of the sign-in history), starting"
         f" {WRITER_LEAD_SECONDS:g} s before the measurement and",
         "stopping after it; /healthz and /dashboard are each measured under their own run of",
         "it. Each of the writer's two streams sends its next request at its time on a fixed",

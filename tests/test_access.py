@@ -81,6 +81,7 @@ PAGES = {
     "admin.deactivate_account": {D},
     "dfe.home": {D},
     "dfe.audit": {D},
+    "dfe.sign_ins": {D},
     "dfe.cohorts": {D},
     "dfe.cohort": {D},
     "dfe.conflicts": {D},

@@ -6,13 +6,12 @@ import pytest
 
 from tests import factories
 from tracker.accounts import (
-    authenticate,
     create_user,
     deactivate_user,
     organisation_name,
-    record_sign_in,
     set_password,
     set_password_token,
+    sign_in_with_password,
     user_for_set_password_token,
 )
 from tracker.errors import DomainError
@@ -23,20 +22,20 @@ PASSWORD = "correct horse battery staple"
 DAY = timedelta(days=1)
 
 
-def test_authenticate_answers_none_without_saying_what_was_wrong(session):
+def test_signing_in_answers_none_without_saying_what_was_wrong(session):
     user = create_user(session, email="lee@example.com", role=Role.DFE, password=PASSWORD)
 
-    assert authenticate(session, email=" LEE@example.com", password=PASSWORD) is user
-    assert authenticate(session, email="lee@example.com", password="not it at all") is None
-    assert authenticate(session, email="nobody@example.com", password=PASSWORD) is None
+    assert sign_in_with_password(session, email=" LEE@example.com", password=PASSWORD) is user
+    assert sign_in_with_password(session, email="lee@example.com", password="not it at all") is None
+    assert sign_in_with_password(session, email="nobody@example.com", password=PASSWORD) is None
 
 
 def test_a_deactivated_account_is_refused_as_a_wrong_password_is(session):
     user = create_user(session, email="lee@example.com", role=Role.DFE, password=PASSWORD)
     user.is_active = False
 
-    assert authenticate(session, email="lee@example.com", password="not it at all") is None
-    assert authenticate(session, email="lee@example.com", password=PASSWORD) is None
+    assert sign_in_with_password(session, email="lee@example.com", password="not it at all") is None
+    assert sign_in_with_password(session, email="lee@example.com", password=PASSWORD) is None
 
 
 @pytest.mark.parametrize(
@@ -67,12 +66,12 @@ def test_a_password_easy_to_guess_is_refused(session, password, reason):
 def test_a_long_password_not_easy_to_guess_is_taken_without_rules_of_composition(session, password):
     user = create_user(session, email="lee@example.com", role=Role.DFE, password=password)
 
-    assert authenticate(session, email="lee@example.com", password=password) is user
+    assert sign_in_with_password(session, email="lee@example.com", password=password) is user
 
 
-def test_record_sign_in_notes_when(session):
+def test_signing_in_notes_when(session):
     user = create_user(session, email="lee@example.com", role=Role.DFE, password=PASSWORD)
-    record_sign_in(session, user, PASSWORD)
+    sign_in_with_password(session, email="lee@example.com", password=PASSWORD)
     assert user.last_sign_in_dt is not None
 
 
@@ -85,7 +84,7 @@ def test_a_set_password_link_works_until_a_password_is_set(session):
 
     with pytest.raises(DomainError, match="already been used"):
         user_for_set_password_token(session, token, secret_key=SECRET, max_age=DAY)
-    assert authenticate(session, email="new@example.com", password=PASSWORD) is user
+    assert sign_in_with_password(session, email="new@example.com", password=PASSWORD) is user
 
 
 def test_a_set_password_link_carries_no_password_hash(session):

@@ -253,3 +253,70 @@ def test_published_snapshots_go_with_their_revision_and_come_back_empty(app, ses
     assert publication.latest(session) is None
     assert publication.publish(session, by="test").created
     session.commit()
+
+
+def test_sign_ins_move_out_of_the_audit_trail_into_their_history_and_back(app, session):
+    from tracker.accounts import create_user, sign_in_with_password
+    from tracker.models import AuditEvent, Role, SignInAttempt, SignInOutcome
+
+    downgrade(revision="0012_provider_claim_counts")
+    lee = create_user(session, email="lee@example.com", role=Role.DFE, password="a long password")
+    lee_id = lee.id
+    first, renamed, second = (utcnow() - timedelta(days=days) for days in (9, 5, 2))
+
+    def account_event(when, changes):
+        session.add(
+            AuditEvent(
+                occurred_dt=when,
+                actor_id=lee_id,
+                actor="lee@example.com",
+                action="update",
+                entity_type="users",
+                entity_id=lee_id,
+                changes=changes,
+            )
+        )
+
+    # As the earlier version wrote them: a row for each sign-in, among real changes.
+    account_event(first, {"last_sign_in_dt": [None, first.isoformat()]})
+    account_event(second, {"last_sign_in_dt": [first.isoformat(), second.isoformat()]})
+    account_event(renamed, {"full_name": ["", "Lee Wong"]})
+    session.commit()
+
+    upgrade()
+
+    def account_changes():
+        return session.scalars(
+            sa.select(AuditEvent.changes)
+            .where(AuditEvent.entity_type == "users", AuditEvent.action == "update")
+            .order_by(AuditEvent.occurred_dt, AuditEvent.id)
+        ).all()
+
+    assert account_changes() == [{"full_name": ["", "Lee Wong"]}]
+    moved = session.execute(
+        sa.select(
+            SignInAttempt.attempted_dt,
+            SignInAttempt.user_id,
+            SignInAttempt.email,
+            SignInAttempt.outcome,
+            SignInAttempt.address,
+        ).order_by(SignInAttempt.attempted_dt)
+    ).all()
+    assert [tuple(row) for row in moved] == [
+        (first, lee_id, "lee@example.com", SignInOutcome.SIGNED_IN, None),
+        (second, lee_id, "lee@example.com", SignInOutcome.SIGNED_IN, None),
+    ]
+    sign_in_with_password(session, email="lee@example.com", password="a wrong guess")
+    session.commit()
+
+    # Down again: every sign-in back in the audit trail as it was; the failure has no place.
+    downgrade(revision="0012_provider_claim_counts")
+    assert "sign_in_attempts" not in sa.inspect(db.engine).get_table_names()
+    assert account_changes() == [
+        {"last_sign_in_dt": [None, first.isoformat()]},
+        {"full_name": ["", "Lee Wong"]},
+        {"last_sign_in_dt": [first.isoformat(), second.isoformat()]},
+    ]
+    session.commit()
+    upgrade()
+    assert session.scalar(sa.select(sa.func.count()).select_from(SignInAttempt)) == 2

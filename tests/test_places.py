@@ -655,12 +655,9 @@ def test_a_batch_records_every_new_person_and_claim_in_the_audit_trail(session):
     ]
     # The same record of each new row as the listener keeps for an object: every column.
     assert created == {
-        **{("participants", p.id): _column_changes(p, only_changed=False) for p in new_people},
-        **{("claims", c.id): _column_changes(c, only_changed=False) for c in stored},
-        **{
-            ("participant_conflicts", c.id): _column_changes(c, only_changed=False)
-            for c in conflicts
-        },
+        **{("participants", p.id): _column_changes(p, "create") for p in new_people},
+        **{("claims", c.id): _column_changes(c, "create") for c in stored},
+        **{("participant_conflicts", c.id): _column_changes(c, "create") for c in conflicts},
     }
     assert [created[("claims", c.id)]["status"] for c in made] == ["funded", "funded", "waiting"]
     # The TRN given for someone already known is an update of their record, also recorded.

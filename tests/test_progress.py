@@ -3,11 +3,12 @@
 from datetime import date
 
 import pytest
+import sqlalchemy as sa
 
 from tests import factories
 from tracker import places
 from tracker.errors import DomainError
-from tracker.models import ClaimStatus
+from tracker.models import AuditEvent, ClaimStatus
 from tracker.progress import record_declaration, void_declaration
 
 START = date(2025, 1, 6)
@@ -92,3 +93,24 @@ def test_voiding_the_latest_declaration_puts_the_claim_back(session, funded):
     assert started.is_voided and started.void_reason == "Entered in error"
     declare(session, funded, "started")
     assert funded.status == ClaimStatus.STARTED
+
+
+def test_a_declaration_is_audited_as_itself_and_the_claims_real_changes(session, funded):
+    before = session.scalar(sa.select(sa.func.max(AuditEvent.id)))
+
+    declare(session, funded, "started")
+    declare(session, funded, "mid-point", date(2025, 3, 1))
+
+    events = session.execute(
+        sa.select(AuditEvent.action, AuditEvent.entity_type, AuditEvent.changes)
+        .where(AuditEvent.id > before)
+        .order_by(AuditEvent.id)
+    ).all()
+    # The claim's time of last change is bookkeeping (the API's updated_since), not a change:
+    # the second declaration changes nothing else on the claim, so no row says it did.
+    assert [(action, entity) for action, entity, _ in events] == [
+        ("create", "declarations"),
+        ("update", "claims"),
+        ("create", "declarations"),
+    ]
+    assert set(events[1].changes) == {"status", "started_dt"}

@@ -15,10 +15,19 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
 from tracker.errors import DomainError
-from tracker.models import LocalAuthority, Provider, Role, Setting, User, UserSession
+from tracker.models import (
+    LocalAuthority,
+    Provider,
+    Role,
+    Setting,
+    SignInOutcome,
+    User,
+    UserSession,
+)
 from tracker.models.base import utcnow
 from tracker.participants import is_email_address, normalise_email
 from tracker.passwords import check_password as check_new_password
+from tracker.sign_ins import record_attempt
 
 logger = logging.getLogger(__name__)
 
@@ -137,30 +146,53 @@ def _unused_hash() -> str:
     return _hasher.hash("a password no account has")
 
 
-def authenticate(session: Session, *, email: str, password: str) -> User | None:
-    """Return the active account with this email and password; None if either is wrong.
-
-    None does not say which was wrong, nor whether the account was deactivated: that answer,
-    given only for the right password, would tell whoever holds it that it is right.
+def authenticate(
+    session: Session, *, email: str, password: str
+) -> tuple[User | None, SignInOutcome]:
+    """Check an email address and password: the account the address names, if any, and the
+    outcome, which is ``SIGNED_IN`` only when the account may sign in with that password.
     """
     user = session.scalar(sa.select(User).where(User.email == normalise_email(email)))
     if user is None or not user.password_hash:
         # Take as long as a real check, so response times do not tell which emails have accounts.
         with contextlib.suppress(VerificationError):
             _hasher.verify(_unused_hash(), password)
-        return None
-    if not check_password(user, password) or not user.is_active:
-        return None
-    return user
+        return user, SignInOutcome.UNKNOWN_EMAIL if user is None else SignInOutcome.NO_PASSWORD_YET
+    if not check_password(user, password):
+        return user, SignInOutcome.WRONG_PASSWORD
+    if not user.is_active:
+        return user, SignInOutcome.DEACTIVATED
+    return user, SignInOutcome.SIGNED_IN
 
 
-def record_sign_in(session: Session, user: User, password: str) -> None:
-    """Note when the account signed in, rehashing its password if the hashing has moved on."""
-    if user.password_hash and _hasher.check_needs_rehash(user.password_hash):
+def sign_in_with_password(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    address: str | None = None,
+    user_agent: str | None = None,
+) -> User | None:
+    """Sign in with an email address and a password, recording the attempt in the sign-in
+    history: the account signed in, or None whatever was wrong.
+
+    None does not say what was wrong, nor whether the account was deactivated: that answer,
+    given only for the right password, would tell whoever holds it that it is right. The
+    history says, for DfE.
+    """
+    user, outcome = authenticate(session, email=email, password=password)
+    record_attempt(
+        session, email=email, user=user, outcome=outcome, address=address, user_agent=user_agent
+    )
+    if outcome != SignInOutcome.SIGNED_IN:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
+    # Bookkeeping, left out of the audit trail (see the column): the history has the sign-in.
     user.last_sign_in_dt = utcnow()
     session.flush()
     logger.info("Account %s signed in", user.id)
+    return user
 
 
 # -- sessions ----------------------------------------------------------------------------

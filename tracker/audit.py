@@ -8,6 +8,7 @@ without the ORM's unit of work, are recorded by ``record_created`` in the same w
 
 import contextlib
 import contextvars
+import functools
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
@@ -67,22 +68,31 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _column_changes(obj, *, only_changed: bool) -> dict[str, Any]:
+@functools.cache
+def _audited(mapper) -> tuple:
+    """The column attributes the trail records: all but secrets and bookkeeping, the columns
+    marked ``NOT_AUDITED`` (tracker.models.base)."""
+    return tuple(attr for attr in mapper.column_attrs if attr.columns[0].info.get("audited", True))
+
+
+def _column_changes(obj, action: str) -> dict[str, Any]:
+    """What an event records: each changed column's old and new values for an update, every
+    column's value for a record created or deleted."""
     state = sa.inspect(obj)
     changes: dict[str, Any] = {}
-    for attr in state.mapper.column_attrs:
-        history = state.attrs[attr.key].history
-        if only_changed:
+    for attr in _audited(state.mapper):
+        if action == "update":
+            history = state.attrs[attr.key].history
             if not history.has_changes():
                 continue
             old = history.deleted[0] if history.deleted else None
             new = history.added[0] if history.added else None
             changes[attr.key] = [_plain(old), _plain(new)]
+        elif action == "delete":
+            # What the object held, without loading: its row is gone.
+            changes[attr.key] = _plain(state.dict.get(attr.key))
         else:
-            value = getattr(obj, attr.key)
-            if attr.key != "password_hash":
-                changes[attr.key] = _plain(value)
-    changes.pop("password_hash", None)
+            changes[attr.key] = _plain(getattr(obj, attr.key))
     return changes
 
 
@@ -104,7 +114,7 @@ def record_created(session: Session, model: type, rows: list[dict[str, Any]]) ->
     actor_id, actor = _actor.get()
     now = utcnow()
     entity_type = model.__table__.name
-    attrs = [attr for attr in sa.inspect(model).column_attrs if attr.key != "password_hash"]
+    attrs = _audited(sa.inspect(model))
     keys = [attr.key for attr in attrs]
     to_plain = [attr.key for attr in attrs if not _is_json_native(attr)]
     # Values to convert (moments, statuses) are mostly the same few objects in every row
@@ -149,7 +159,7 @@ def _record_changes(session: Session, flush_context) -> None:
                 continue
             if action == "update" and not session.is_modified(obj, include_collections=False):
                 continue
-            changes = _column_changes(obj, only_changed=action == "update")
+            changes = _column_changes(obj, action)
             if action == "update" and not changes:
                 continue
             rows.append(
@@ -160,7 +170,8 @@ def _record_changes(session: Session, flush_context) -> None:
                     "action": action,
                     "entity_type": obj.__table__.name,
                     "entity_id": getattr(obj, "id", None),
-                    "changes": changes if action != "delete" else {},
+                    # A deletion keeps what the record held, so the trail can say what went.
+                    "changes": changes,
                 }
             )
     if rows:

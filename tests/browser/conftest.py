@@ -1,10 +1,13 @@
-"""A real browser (Debian's Chromium, driven by Playwright) against the real app, with axe-core.
+"""A real browser (Debian's Chromium, driven by Playwright) against the real app, with axe-core
+and HTML_CodeSniffer.
 
-The app runs in a thread of this process on a free port of 127.0.0.1, on a SQLite file built
-by the migrations. These tests run on SQLite only: what the pages do is tested on both
-databases by the page tests in tests/web; here the question is what a browser makes of them
-(scripts, focus, forms as a person fills them in) and whether axe finds WCAG 2.2 A or AA
-failures on each page visited.
+The app runs in a thread of this process on a free port of 127.0.0.1 (tests/chromium.py), on
+a SQLite file built by the migrations. These tests run on SQLite only: what the pages do is
+tested on both databases by the page tests in tests/web; here the question is what a browser
+makes of them (scripts, focus, forms as a person fills them in) and whether two accessibility
+checkers find WCAG A or AA failures on each page visited: axe-core (WCAG 2.2) and
+HTML_CodeSniffer (WCAG 2.1 AA, the standard pa11y runs by default). Each catches failures the
+other misses.
 
 Without Chromium or Playwright the tests skip, saying why; with REQUIRE_BROWSER=1 (set in
 CI) they fail instead.
@@ -12,57 +15,55 @@ CI) they fail instead.
 
 import json
 import os
-import threading
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
+from tests.chromium import chromium, served, why_no_browser
+from tests.chromium import sign_in as chromium_sign_in
 from tests.conftest import _config_dict
 from tests.web.conftest import PASSWORD, create_account
 from tracker import create_app
 from tracker.extensions import db, limiter
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-# The network is closed on CI and developers' machines: Chromium must not try to reach out.
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # the tests run as root
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-AXE_SOURCE = Path(__file__).resolve().parent.parent / "browser_assets" / "axe.min.js"
+ASSETS = Path(__file__).resolve().parent.parent / "browser_assets"
+AXE_SOURCE = ASSETS / "axe.min.js"
 # WCAG 2.0, 2.1 and 2.2 at levels A and AA (axe tags the 2.2 A rules wcag2a or wcag21a).
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-
-
-def _why_no_browser() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "Playwright is not installed (pip install -e '.[dev]')"
-    if not os.access(CHROMIUM, os.X_OK):
-        return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-    return None
+HTMLCS_SOURCE = ASSETS / "HTMLCS.js"
+HTMLCS_STANDARD = "WCAG2AA"
+# HTML_CodeSniffer's errors judged false positives, each as (message code, the CSS selector of
+# the elements it is false for), with why. Its warnings and notices ask a person to check
+# something: they fail nothing.
+HTMLCS_FALSE_POSITIVES: dict[tuple[str, str], str] = {
+    ("WCAG2AA.Principle1.Guideline1_3.1_3_1.F92,ARIA4", "svg[role=presentation]"): (
+        "a decorative SVG (GOV.UK's crown): its shapes mean nothing, but the rule counts them"
+    ),
+}
+# Runs HTML_CodeSniffer on the page: its errors, but the false positives, as plain data.
+HTMLCS_ERRORS = """([standard, falsePositives]) => new Promise((resolve, reject) => {
+    const isFalse = message => falsePositives.some(([code, selector]) => message.code === code
+        && message.element instanceof Element && message.element.matches(selector));
+    HTMLCS.process(standard, document, () => resolve(HTMLCS.getMessages()
+        .filter(message => message.type === HTMLCS.ERROR && !isFalse(message))
+        .map(message => ({
+            code: message.code,
+            message: message.msg,
+            html: (message.element && message.element.outerHTML || '').slice(0, 200),
+        }))), reject, 'en');
+})"""
 
 
 @pytest.fixture(scope="session")
 def browser():
-    reason = _why_no_browser()
+    reason = why_no_browser()
     if reason:
         if os.environ.get("REQUIRE_BROWSER") == "1":
             pytest.fail(f"REQUIRE_BROWSER=1 but {reason}")
         pytest.skip(f"browser tests skipped: {reason}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="session")
@@ -82,13 +83,8 @@ def app(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def base_url(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
+    with served(app) as url:
+        yield url
 
 
 @pytest.fixture
@@ -140,11 +136,7 @@ def sign_in():
     """Fill in the sign-in page as a person would: sign_in(page, email[, password])."""
 
     def sign_in(page, email: str, password: str = PASSWORD) -> None:
-        page.goto("/sign-in")
-        page.get_by_label("Email address", exact=True).fill(email)
-        page.get_by_label("Password", exact=True).fill(password)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_load_state()
+        chromium_sign_in(page, email, password)
 
     return sign_in
 
@@ -166,10 +158,22 @@ def axe_script() -> str:
     return AXE_SOURCE.read_text(encoding="utf-8")
 
 
+@pytest.fixture(scope="session")
+def htmlcs_script() -> str:
+    return HTMLCS_SOURCE.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def checker_scripts(axe_script, htmlcs_script) -> str:
+    """Both checkers, as one script to put in a page (or in each page a tab loads)."""
+    return axe_script + "\n;\n" + htmlcs_script
+
+
 @pytest.fixture
-def assert_accessible(axe_script):
-    """assert_accessible(page): axe-core finds no WCAG A/AA violation and no script failed."""
-    return lambda page: _assert_accessible(page, axe_script)
+def assert_accessible(checker_scripts):
+    """assert_accessible(page): neither axe-core nor HTML_CodeSniffer finds a WCAG A/AA
+    failure, and no script failed."""
+    return lambda page: _assert_accessible(page, checker_scripts)
 
 
 def _describe(violations: list[dict]) -> str:
@@ -188,12 +192,12 @@ def _describe(violations: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _assert_accessible(page, axe_script: str) -> None:
-    """Run axe-core on the page as it is now; fail with each WCAG A/AA violation found, and
-    with any script error the page has had."""
+def _assert_accessible(page, checker_scripts: str) -> None:
+    """Run axe-core and HTML_CodeSniffer on the page as it is now; fail with each WCAG A/AA
+    failure either finds, and with any script error the page has had."""
     page.wait_for_load_state()
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.evaluate(axe_script)
+    if not page.evaluate("typeof window.axe !== 'undefined' && typeof HTMLCS !== 'undefined'"):
+        page.evaluate(checker_scripts)
     results = page.evaluate(
         "options => axe.run(document, options)",
         {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]},
@@ -202,5 +206,10 @@ def _assert_accessible(page, axe_script: str) -> None:
     assert not violations, (
         f"axe found {len(violations)} WCAG A/AA violation(s) on {page.url}:\n"
         + _describe(violations)
+    )
+    errors = page.evaluate(HTMLCS_ERRORS, [HTMLCS_STANDARD, list(HTMLCS_FALSE_POSITIVES)])
+    assert not errors, (
+        f"HTML_CodeSniffer found {len(errors)} {HTMLCS_STANDARD} error(s) on {page.url}:\n"
+        + "\n".join(f"- {e['code']}: {e['message']}\n    at {e['html']}" for e in errors)
     )
     assert not page.errors, f"script errors on {page.url}: {page.errors}"

@@ -1,10 +1,11 @@
 """Every page reflows (WCAG 2.2 1.4.10): read at 320 CSS px wide and at 200% zoom, no page
-scrolls sideways, and axe-core finds nothing on it.
+scrolls sideways, and neither axe-core nor HTML_CodeSniffer finds anything on it.
 
 The pages are every route of the app that answers GET with HTML (read from ``app.url_map``,
 so a new route is crawled or this test says it is missing), each visited as the role that
 uses it, with its path filled in with records made here: long names and email addresses, as
-real ones are, claims funded, waiting, deferred and withdrawn, a conflict, a reminder sent.
+real ones are, claims funded, waiting, deferred and withdrawn, a conflict, a reminder sent,
+attempts to sign in from a long email address and a wordy browser.
 
 200% zoom is a 640 x 450 CSS px viewport with a device scale factor of 2: that is what
 Chromium's own zoom makes of a 1280 x 900 window (``window.innerWidth`` 640, media queries
@@ -22,11 +23,13 @@ import pytest
 import sqlalchemy as sa
 
 from tests import factories
+from tests.chromium import sign_in
 from tests.web.conftest import PASSWORD, create_account
 from tracker import places
-from tracker.accounts import set_password_token
+from tracker.accounts import set_password_token, sign_in_with_password
 from tracker.extensions import db, limiter
 from tracker.models import (
+    LocalAuthority,
     ParticipantConflict,
     Region,
     RegionQuota,
@@ -46,6 +49,12 @@ except ImportError:  # the browser fixture skips, or fails under REQUIRE_BROWSER
 
 NARROW = {"width": 320, "height": 640, "scale": 1}
 ZOOMED = {"width": 640, "height": 450, "scale": 2}  # a 1280 x 900 window at 200%
+DESKTOP = {"width": 1280, "height": 900, "scale": 1}
+# A dashboard briefs from its first screen: each programme's headline shows in the first
+# 900 px at 1280 px wide, and no page of it is longer than 6,000 px there.
+FIRST_SCREEN = 900
+LONGEST_DASHBOARD = 6000
+PROGRAMMES = 3
 
 # GET routes that answer with something other than an HTML page: files and JSON.
 NOT_PAGES = {
@@ -75,6 +84,10 @@ ROLE_OF_ENDPOINT = {
     "dashboard.national": Role.DFE,
     "dashboard.local": Role.LOCAL_AUTHORITY,
 }
+LONG_USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)"
+    " Chrome/140.0.0.0 Safari/537.36 Edg/140.0.0.0"
+)
 LONG_EMAIL = "oluwaseun.adebayo-richardson@stmarymagdalenesnurseryandchildrenscentre.example.org.uk"
 
 
@@ -164,6 +177,14 @@ def world(app):
         )
         training = claim(started, "Fay Black", kentish)
         record_declaration(session, training, milestone_code="started", declared_on=today)
+        # As long as the dashboards get: more providers on a programme than fit on a screen,
+        # claims from settings in more local authorities than a page of them shows.
+        areas = session.scalars(
+            sa.select(LocalAuthority.la_code).order_by(LocalAuthority.la_code).limit(30)
+        ).all()
+        for n, la_code in enumerate(areas):
+            busy = factories.create_cohort(session, prog=ey, places=2, name=f"Busy {n}")
+            claim(busy, f"Person {n}", factories.create_setting(session, la_code=la_code))
         # The same person, named otherwise by a school for another programme: a conflict.
         places.claim_place(
             session,
@@ -205,6 +226,14 @@ def world(app):
         invited = create_account(
             session, role=Role.SETTING, organisation=nursery.urn, password=None
         )
+        for email in (LONG_EMAIL, "not an email address"):
+            sign_in_with_password(
+                session,
+                email=email,
+                password="a wrong guess",
+                address="2001:db8:85a3:8d3:1319:8a2e:370:7348",
+                user_agent=LONG_USER_AGENT,
+            )
         session.commit()
         values = {
             "user_id": invited.id,
@@ -233,7 +262,10 @@ def world(app):
             },
             # Pages a role's main links lead to beyond one per route.
             "more": {
-                Role.DFE: [f"/dashboard?programme={code}" for code in ("ey-senco-l3", "npq-senco")],
+                Role.DFE: [
+                    f"/dashboard?programme={code}"
+                    for code in ("ey-senco-l3", "npq-senco", "ep-doctorate")
+                ],
                 Role.PROVIDER: [f"/provider/cohorts/{c.id}" for c in (started, full)]
                 + [f"/provider/claims/{training.id}"],
                 Role.SETTING: ["/"],
@@ -270,20 +302,17 @@ def test_the_crawl_visits_every_page_route(app, world):
     assert len(planned) >= 60
 
 
-def _signed_in_page(browser, base_url, world, role, axe_script):
+def _signed_in_page(browser, base_url, world, role, checker_scripts):
     """A tab of a context of its own, signed in as ``role`` (None: signed out), with axe-core
-    put in each page as it loads (as assert_accessible would, but without a round trip)."""
+    and HTML_CodeSniffer put in each page as it loads (as assert_accessible would, but without
+    a round trip)."""
     context = browser.new_context(base_url=base_url)
-    context.add_init_script(axe_script)
+    context.add_init_script(checker_scripts)
     page = context.new_page()
     page.set_default_timeout(10_000)
     if role is not None:
         limiter.reset()
-        page.goto("/sign-in")
-        page.get_by_label("Email address", exact=True).fill(world["emails"][role])
-        page.get_by_label("Password", exact=True).fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_load_state()
+        sign_in(page, world["emails"][role], PASSWORD)
         assert "/sign-in" not in page.url, f"{role} could not sign in"
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
@@ -292,14 +321,14 @@ def _signed_in_page(browser, base_url, world, role, axe_script):
 
 
 @pytest.fixture(scope="module")
-def tab(browser, base_url, world, axe_script):
+def tab(browser, base_url, world, checker_scripts):
     """tab(role): the one tab of ``role`` for this module, signed in once; with a CDP session
     to lay it out at another size."""
     tabs = {}
 
     def tab(role):
         if role not in tabs:
-            context, page = _signed_in_page(browser, base_url, world, role, axe_script)
+            context, page = _signed_in_page(browser, base_url, world, role, checker_scripts)
             tabs[role] = (page, context.new_cdp_session(page))
         return tabs[role]
 
@@ -376,9 +405,33 @@ def test_every_page_reflows_at_320_px_and_at_200_percent_zoom(
             _emulate(cdp, **ZOOMED)
             if (why := _too_wide(page)) is not None:
                 failures.append(f"{url} at 200% zoom scrolls sideways: {why}")
+            if url.startswith("/dashboard"):
+                _emulate(cdp, **DESKTOP)
+                failures.extend(_briefs_from_one_screen(page, url))
     finally:
         _emulate(cdp, **NARROW)
     assert not failures, f"{len(failures)} failures on {len(urls)} pages:\n" + "\n".join(failures)
+
+
+HEADLINES = """[...document.querySelectorAll('[data-headline]')].map(headline =>
+    [headline.dataset.headline, headline.getBoundingClientRect().bottom + window.scrollY])"""
+
+
+def _briefs_from_one_screen(page, url: str) -> list[str]:
+    """What keeps a dashboard page, at 1280 px wide, from briefing from its first screen."""
+    failures = []
+    tall = page.evaluate("document.documentElement.scrollHeight")
+    if tall > LONGEST_DASHBOARD:
+        failures.append(f"{url} is {tall:,} px long at 1280 px wide: over {LONGEST_DASHBOARD:,}")
+    headlines = page.evaluate(HEADLINES)
+    if url == "/dashboard" and len(headlines) != PROGRAMMES:
+        failures.append(f"{url} has {len(headlines)} programmes' headlines, not {PROGRAMMES}")
+    failures.extend(
+        f"{url}: the headline of {code} ends {bottom:.0f} px down, below the first screen"
+        for code, bottom in headlines
+        if bottom > FIRST_SCREEN
+    )
+    return failures
 
 
 FOCUSED = """() => {

@@ -19,7 +19,7 @@ from tracker.extensions import db
 from tracker.figures import DEFINITIONS
 from tracker.models import Claim, ClaimStatus, CohortStatus, LocalAuthority, Role, SettingKind
 from tracker.places import london_today
-from tracker.web.dashboard import ROWS_PER_PAGE
+from tracker.web.dashboard import ROWS_PER_PAGE, ROWS_SHOWN
 
 
 def today() -> date:
@@ -394,6 +394,31 @@ def test_local_authorities_are_shown_a_page_at_a_time_and_downloaded_whole(dfe_c
 
     body = dfe_client.get("/dashboard/export/local-authorities.csv").get_data(as_text=True)
     assert len(list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))) == total + 1
+
+
+def test_a_programmes_many_allocations_show_the_least_used_and_fold_the_rest(dfe_client, session):
+    # However many providers a programme has, its page stays as long as it was.
+    ey = factories.programme(session, "ey-senco-l3")
+    count = ROWS_SHOWN + 3
+    for n in range(count):
+        provider = factories.create_provider(session, name=f"Provider {n:02d}")
+        factories.create_allocation(session, provider=provider, prog=ey, places=10)
+        cohort = factories.create_cohort(session, prog=ey, provider=provider, places=10)
+        for _ in range(n):  # the later providers have used more of their allocation
+            claim(session, cohort, la_code="201", kind=SettingKind.GROUP_BASED)
+    session.commit()
+    key = "provider-allocations-ey-senco-l3"
+
+    html = page(dfe_client.get("/dashboard?programme=ey-senco-l3"))
+
+    shown = [row[0] for row in cells(html, key)]
+    assert shown == [f"Provider {n:02d}" for n in range(ROWS_SHOWN)]
+    folded = html.select_one(f"details[data-more-rows={key}]")
+    assert text(folded.select_one("summary")) == "3 more provider allocations, the most used"
+    assert [row[0] for row in cells(folded, f"{key}-more")] == [
+        f"Provider {n:02d}" for n in range(ROWS_SHOWN, count)
+    ]
+    assert len(downloaded(dfe_client, key, "programme=ey-senco-l3")) == count
 
 
 def test_an_unknown_table_or_format_is_not_found(dfe_client):

@@ -1,6 +1,6 @@
 """DfE staff read the audit trail: who changed what and when, filtered and paged."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -8,7 +8,10 @@ import sqlalchemy as sa
 from tests import factories
 from tests.browser import error_summary, page, sign_in, submit, text
 from tests.web.conftest import PASSWORD, create_account
+from tests.web.test_dashboard import counting_statements
+from tracker import places
 from tracker.models import AuditEvent, Role
+from tracker.progress import record_declaration
 
 
 @pytest.fixture
@@ -193,3 +196,132 @@ def test_the_trails_counts_have_thousands_separators(dfe_client, session):
     assert total >= 1234
     assert caption.startswith(f"{total:,} changes, page 1 of ")
     assert "," in caption.split(" changes")[0]
+
+
+# -- records by name ---------------------------------------------------------------------------
+
+
+def rows_of(response) -> list[tuple[str, str]]:
+    """Each event shown: (what was done to which record, its changes)."""
+    return [
+        (text(row.select_one("[data-what]")), text(row.select_one("[data-changes]")))
+        for row in page(response).select("[data-event]")
+    ]
+
+
+def test_records_and_the_records_a_change_refers_to_are_named_not_numbered(dfe_client, session):
+    provider = factories.create_provider(session, ukprn="10000042", name="Alpha Training")
+    cohort = factories.create_cohort(session, provider=provider, name="Spring 2027")
+    setting = factories.create_setting(session, urn="EY123456", name="Little Owls")
+    claim = places.claim_place(
+        session, cohort, full_name="Ann Smith", email="ann@example.com", setting=setting
+    ).claim
+    record_declaration(
+        session, claim, milestone_code="started", declared_on=cohort.starts_on, today=date.max
+    )
+    create_account(session, role=Role.SETTING, organisation="EY123456", email="owl@example.com")
+
+    def shown(entity_type):
+        return rows_of(dfe_client.get(f"/dfe/audit?entity_type={entity_type}"))
+
+    [(what, changes)] = shown("settings")
+    assert what == "Created setting Little Owls (URN EY123456)"
+    [(what, changes)] = shown("cohorts")
+    assert what == "Created cohort Spring 2027, Alpha Training"
+    assert "Provider Alpha Training (UKPRN 10000042)" in changes
+    assert "Programme Level 3 early years SENCo qualification" in changes
+    changed, created = shown("claims")
+    assert created[0] == "Created claim Ann Smith, Spring 2027"
+    assert "Setting Little Owls (URN EY123456)" in created[1]
+    assert "Cohort Spring 2027, Alpha Training" in created[1]
+    assert changed[0] == "Changed claim Ann Smith, Spring 2027"
+    [(what, changes)] = shown("declarations")
+    assert what == "Created declaration Started, Ann Smith"
+    assert "Claim Ann Smith, Spring 2027" in changes
+    # A record created shows the values it was given, not those it was not.
+    assert "Voided" not in changes
+    what, changes = shown("users")[0]
+    assert what == "Created user owl@example.com"
+    assert "Setting Little Owls (URN EY123456)" in changes
+    assert "password" not in changes.lower()
+    # No record on the page is known only by its id.
+    records = page(dfe_client.get("/dfe/audit")).select("[data-record]")
+    assert records and not [text(r) for r in records if text(r).isdigit()]
+
+
+def test_a_deleted_record_is_named_from_what_the_trail_kept_of_it(dfe_client, session):
+    gone = factories.create_provider(session, ukprn="10000666", name="Gone Training")
+    gone_id = gone.id
+    session.delete(gone)
+    session.flush()
+    # Deleted before deletions kept their values: named from its creation.
+    for action, changes in [
+        ("create", {"name": "Old Training", "ukprn": "10000777"}),
+        ("delete", {}),
+    ]:
+        session.add(
+            AuditEvent(
+                occurred_dt=datetime(2026, 1, 1, tzinfo=UTC),
+                actor="someone@example.com",
+                action=action,
+                entity_type="providers",
+                entity_id=777_000,
+                changes=changes,
+            )
+        )
+    # A record that refers to a deleted one, as an allocation of a provider since gone.
+    session.add(
+        AuditEvent(
+            occurred_dt=datetime(2026, 1, 1, tzinfo=UTC),
+            actor="someone@example.com",
+            action="update",
+            entity_type="allocations",
+            entity_id=1,
+            changes={"provider_id": [777_000, gone_id]},
+        )
+    )
+    session.commit()
+
+    shown = rows_of(dfe_client.get("/dfe/audit?entity_type=providers"))
+
+    deleted, created = shown[:2]
+    assert deleted[0] == "Deleted provider Gone Training (UKPRN 10000666)"
+    assert "Name Gone Training" in deleted[1] and "Ukprn 10000666" in deleted[1]
+    assert created[0] == "Created provider Gone Training (UKPRN 10000666) (deleted)"
+    assert [what for what, _ in shown[2:]] == [
+        "Deleted provider Old Training (UKPRN 10000777)",
+        "Created provider Old Training (UKPRN 10000777) (deleted)",
+    ]
+    [(_what, changes)] = rows_of(dfe_client.get("/dfe/audit?entity_type=allocations"))
+    assert changes == (
+        "Provider Old Training (UKPRN 10000777) (deleted)"
+        " → Gone Training (UKPRN 10000666) (deleted)"
+    )
+    kept = session.scalar(
+        sa.select(AuditEvent.changes).where(
+            AuditEvent.entity_id == gone_id, AuditEvent.action == "delete"
+        )
+    )
+    assert kept == {"id": gone_id, "name": "Gone Training", "ukprn": "10000666"}
+
+
+def test_the_page_names_its_records_in_as_many_queries_however_many_there_are(dfe_client, session):
+    def statements_for_a_page_of(claims: int) -> int:
+        session.execute(sa.delete(AuditEvent))
+        cohort = factories.create_cohort(session)
+        for n in range(claims):
+            places.claim_place(
+                session,
+                cohort,
+                full_name=f"Person {n}",
+                email=f"person{n}.{cohort.id}@example.com",
+                setting=factories.create_setting(session),
+            )
+        session.commit()
+        dfe_client.get("/dfe/audit")  # the signed-in user and the like, loaded once
+        with counting_statements() as statements:
+            response = dfe_client.get("/dfe/audit")
+        assert len(page(response).select("[data-event]")) >= claims
+        return len(statements)
+
+    assert statements_for_a_page_of(2) == statements_for_a_page_of(12)

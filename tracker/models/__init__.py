@@ -27,6 +27,7 @@ from tracker.models.programme import Milestone, Programme, ProgrammeTarget, Regi
 from tracker.models.publication import PublishedSnapshot
 from tracker.models.reference import LocalAuthority, Region
 from tracker.models.reminder import OutboxMessage, OutboxStatus, ReminderRule
+from tracker.models.sign_in import SignInAttempt, SignInOutcome
 from tracker.models.user import Role, User
 from tracker.models.user_session import UserSession
 
@@ -67,6 +68,8 @@ __all__ = [
     "Setting",
     "SettingClaimCount",
     "SettingKind",
+    "SignInAttempt",
+    "SignInOutcome",
     "User",
     "UserSession",
     "WeeklyClaimCount",

@@ -14,6 +14,11 @@ NAMING_CONVENTION = {
 }
 
 
+# A column's ``info`` for a value the audit trail leaves out: a secret, or bookkeeping that
+# changes none of the service's records (tracker.audit).
+NOT_AUDITED = {"audited": False}
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.models.base import Base, enum_column, utcnow
+from tracker.models.base import NOT_AUDITED, Base, enum_column, utcnow
 from tracker.models.cohort import Cohort
 from tracker.models.organisation import Setting
 from tracker.models.participant import Participant
@@ -107,7 +107,11 @@ class Claim(Base):
     started_dt: Mapped[datetime | None]
     completed_dt: Mapped[datetime | None]
     ended_dt: Mapped[datetime | None]
-    updated_dt: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
+    # When the claim or its progress last changed, for the API's updated_since. Bookkeeping:
+    # each audit event has its own time, and a declaration its own event.
+    updated_dt: Mapped[datetime] = mapped_column(
+        default=utcnow, onupdate=utcnow, index=True, info=NOT_AUDITED
+    )
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
     programme: Mapped[Programme] = relationship()

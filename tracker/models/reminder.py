@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.models.base import Base, enum_column, utcnow
+from tracker.models.base import NOT_AUDITED, Base, enum_column, utcnow
 from tracker.models.programme import Programme
 
 
@@ -39,7 +39,8 @@ class ReminderRule(Base):
     is_essential: Mapped[bool] = mapped_column(default=False)
     # The GOV.UK Notify template, when the Notify backend is used; else the default one.
     notify_template_id: Mapped[str | None] = mapped_column(sa.String(36))
-    updated_dt: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Bookkeeping: each audit event has its own time.
+    updated_dt: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, info=NOT_AUDITED)
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
     programme: Mapped[Programme] = relationship()

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.models.base import Base, enum_column, utcnow
+from tracker.models.base import NOT_AUDITED, Base, enum_column, utcnow
 from tracker.models.organisation import Provider, Setting
 from tracker.models.reference import LocalAuthority
 
@@ -36,7 +36,8 @@ class User(UserMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     full_name: Mapped[str] = mapped_column(sa.String(200), default="")
-    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    # Secret: the audit trail never records it.
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255), info=NOT_AUDITED)
     role: Mapped[Role] = mapped_column(enum_column(Role))
     provider_id: Mapped[int | None] = mapped_column(sa.ForeignKey("providers.id"), index=True)
     setting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("settings.id"), index=True)
@@ -45,7 +46,8 @@ class User(UserMixin, Base):
     )
     is_active: Mapped[bool] = mapped_column(default=True)
     created_dt: Mapped[datetime] = mapped_column(default=utcnow)
-    last_sign_in_dt: Mapped[datetime | None]
+    # Bookkeeping, not a change to the account: the sign-in history records each sign-in.
+    last_sign_in_dt: Mapped[datetime | None] = mapped_column(info=NOT_AUDITED)
 
     provider: Mapped[Provider | None] = relationship()
     setting: Mapped[Setting | None] = relationship()

@@ -19,10 +19,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from tracker.accounts import (
     SESSION_ID_KEY,
-    authenticate,
     end_session,
-    record_sign_in,
     set_password,
+    sign_in_with_password,
     start_session,
     user_for_set_password_token,
 )
@@ -119,15 +118,20 @@ def sign_in():
     form = SignInForm()
     if form.validate_on_submit():
         # One answer for a wrong email, a wrong password and a deactivated account alike.
-        user = authenticate(db.session, email=form.email.data, password=form.password.data)
+        user = sign_in_with_password(
+            db.session,
+            email=form.email.data,
+            password=form.password.data,
+            address=get_remote_address(),
+            user_agent=request.user_agent.string,
+        )
         if user is None:
-            db.session.rollback()
+            # The attempt is kept in the sign-in history.
+            db.session.commit()
             g.sign_in_failed = True
             logger.info("Failed sign-in from %s", get_remote_address())
             form.email.errors.append("Enter a correct email address and password")
         else:
-            with acting_as(user):
-                record_sign_in(db.session, user, form.password.data)
             session_id = start_session(
                 db.session, user, lifetime=current_app.config["SESSION_ABSOLUTE_LIFETIME"]
             )

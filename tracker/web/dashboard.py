@@ -160,6 +160,7 @@ def _main(
             places_left_label=PLACES_LEFT[0],
             shown=SHOWN,
             table_page=_table_page,
+            table_split=_table_split,
             **context,
         )
 
@@ -181,6 +182,22 @@ def _table_page(table: exports.Table) -> tuple[exports.Table, ListPage]:
     """The rows of ``table`` on the page asked for (?page=), and that page to link from."""
     page = page_of(table.rows, per_page=ROWS_PER_PAGE)
     return dataclasses.replace(table, rows=page.items), page
+
+
+# A table of rows there may be many of, but not pages of (a programme's providers), shows this
+# many; the rest are folded away below it, and the downloads hold them all.
+ROWS_SHOWN = 10
+
+
+def _table_split(table: exports.Table) -> tuple[exports.Table, exports.Table | None]:
+    """The first rows of ``table`` to show, and a table of the rest to fold away (None if
+    there are no more)."""
+    if len(table.rows) <= ROWS_SHOWN:
+        return table, None
+    rest = table.rows[ROWS_SHOWN:]
+    return dataclasses.replace(table, rows=table.rows[:ROWS_SHOWN]), dataclasses.replace(
+        table, key=f"{table.key}-more", caption=f"{table.caption}: {len(rest):,} more", rows=rest
+    )
 
 
 def _percent(value: float | None) -> str:

@@ -1,5 +1,5 @@
-"""Pages for DfE staff: targets, allocations, every cohort, conflicting participant details
-and the audit trail."""
+"""Pages for DfE staff: targets, allocations, every cohort, conflicting participant details,
+the audit trail and the sign-in history."""
 
 import re
 from datetime import UTC, datetime, time, timedelta
@@ -43,12 +43,15 @@ from tracker.models import (
     Provider,
     RegionQuota,
     Role,
+    SignInAttempt,
 )
+from tracker.participants import normalise_email
 from tracker.places import current_target
+from tracker.sign_ins import OUTCOME_LABELS
 from tracker.uptake import london_today
+from tracker.web import audit_trail
 from tracker.web.fields import GovDateField, PlacesField, PlainText, long_date, paginate
 from tracker.web.forms import commit_or_show
-from tracker.web.layout import london_datetime
 
 bp = Blueprint("dfe", __name__, url_prefix="/dfe")
 bp.before_request(require_role(Role.DFE))
@@ -56,6 +59,7 @@ bp.add_app_template_filter(long_date, "long_date")
 
 COHORTS_PER_PAGE = 25
 AUDIT_EVENTS_PER_PAGE = 50
+SIGN_IN_ATTEMPTS_PER_PAGE = 50
 CONFLICTS_PER_PAGE = 50
 
 
@@ -138,9 +142,6 @@ class CohortFilterForm(FilterForm):
     )
 
 
-AUDIT_ACTIONS = {"create": "Created", "update": "Changed", "delete": "Deleted"}
-
-
 class AuditFilterForm(FilterForm):
     entity_type = SelectField(
         "Record",
@@ -153,7 +154,7 @@ class AuditFilterForm(FilterForm):
         widget=GovSelect(),
         default="",
         invalid_choice_message="Select an action from the list",
-        choices={"": "Any action", **AUDIT_ACTIONS},
+        choices={"": "Any action", **audit_trail.ACTIONS},
     )
     actor = StringField(
         "Made by",
@@ -170,6 +171,25 @@ class AuditFilterForm(FilterForm):
     def validate_occurred_to(self, field):
         if field.data and self.occurred_from.data and field.data < self.occurred_from.data:
             raise ValidationError("To must be the same as or after from")
+
+
+class SignInFilterForm(FilterForm):
+    email = StringField(
+        "Email address",
+        widget=GovTextInput(),
+        description="The whole email address.",
+        validators=[
+            Length(max=254, message="Email address must be 254 characters or fewer"),
+            PlainText("Email address must not contain special characters"),
+        ],
+    )
+    outcome = SelectField(
+        "Outcome",
+        widget=GovSelect(),
+        default="",
+        invalid_choice_message="Select an outcome from the list",
+        choices={"": "Any outcome", **OUTCOME_LABELS},
+    )
 
 
 class ResolveConflictForm(FlaskForm):
@@ -196,8 +216,6 @@ def _filters(form_class, **choices):
 
 
 PROGRAMME_CODE = re.compile(r"^[a-z0-9-]{1,20}$")
-# How the audit trail stores dates and moments (see tracker.audit._plain).
-ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?)?$")
 
 
 def _programme(code: str) -> Programme:
@@ -522,7 +540,7 @@ def audit():
     ).all()
     form = _filters(
         AuditFilterForm,
-        entity_type={"": "Any record", **{t: record_label(t) for t in entity_types}},
+        entity_type={"": "Any record", **{t: audit_trail.record_label(t) for t in entity_types}},
     )
     query = sa.select(AuditEvent)
     if form.validate():
@@ -548,55 +566,30 @@ def audit():
         "dfe/audit.html",
         form=form,
         page=page,
-        actions=AUDIT_ACTIONS,
-        record_label=record_label,
-        readable_changes=readable_changes,
+        names=audit_trail.RecordNames(db.session, page.items),
     )
+
+
+@bp.get("/sign-ins")
+def sign_ins():
+    form = _filters(SignInFilterForm)
+    query = sa.select(SignInAttempt)
+    if form.validate():
+        email = normalise_email(form.email.data or "")
+        if email:
+            query = query.where(SignInAttempt.email == email)
+        if form.outcome.data:
+            query = query.where(SignInAttempt.outcome == form.outcome.data)
+    else:
+        query = query.where(sa.false())
+    page = paginate(
+        query.order_by(SignInAttempt.attempted_dt.desc(), SignInAttempt.id.desc()),
+        per_page=SIGN_IN_ATTEMPTS_PER_PAGE,
+    )
+    return render_template("dfe/sign_ins.html", form=form, page=page, outcomes=OUTCOME_LABELS)
 
 
 def _london_midnight(day) -> datetime:
     """The moment a calendar day begins in the service's time zone."""
     zone = ZoneInfo(current_app.config["TIMEZONE"])
     return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
-
-
-def record_label(entity_type: str) -> str:
-    """Name a table as a kind of record: 'programme_targets' reads 'Programme target'."""
-    words = entity_type.replace("_", " ")
-    if words.endswith("ies"):
-        words = words[:-3] + "y"
-    elif words.endswith("s"):
-        words = words[:-1]
-    return words.capitalize()
-
-
-def _value(value) -> str:
-    if value is None or value == "":
-        return "(none)"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        return ", ".join(_value(v) for v in value) or "(none)"
-    if isinstance(value, str) and ISO_MOMENT.match(value):
-        moment = datetime.fromisoformat(value)
-        if len(value) == 10:
-            return long_date(moment.date())
-        return london_datetime(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
-    return str(value)
-
-
-def _field_label(name: str) -> str:
-    """Name a column as people read it: 'last_sign_in_dt' reads 'Last sign in'."""
-    return name.removesuffix("_dt").replace("_", " ").capitalize()
-
-
-def readable_changes(event: AuditEvent) -> list[tuple[str, str]]:
-    """Each field an event touched, with what happened to it: 'old → new' or the value set."""
-    lines = []
-    for name, change in sorted((event.changes or {}).items()):
-        label = _field_label(name)
-        if event.action == "update" and isinstance(change, list) and len(change) == 2:
-            lines.append((label, f"{_value(change[0])} → {_value(change[1])}"))
-        else:
-            lines.append((label, _value(change)))
-    return lines

@@ -32,6 +32,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("Dashboard", "dashboard.national"),
         ("Reminders", "reminders.rules"),
         ("Audit trail", "dfe.audit"),
+        ("Sign-ins", "dfe.sign_ins"),
         ("Accounts", "admin.accounts"),
     ],
     Role.PROVIDER: [("Home", "provider.home"), ("Cohorts", "provider.cohorts")],
