@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from tracker import demo
 from tracker.accounts import check_password
+from tracker.demo import loader as demo_loader
 from tracker.errors import DomainError
 from tracker.models import (
     LIVE_STATUSES,
@@ -289,7 +290,7 @@ def test_a_demo_load_that_stopped_part_way_is_not_taken_for_a_finished_one(sessi
     def fail(_loader):
         raise RuntimeError("the load was interrupted")
 
-    monkeypatch.setattr(demo._DemoLoader, "_plan_cohorts", fail)
+    monkeypatch.setattr(demo_loader._DemoLoader, "_plan_cohorts", fail)
     with pytest.raises(RuntimeError):
         demo.load_demo(session, scale=SCALE, echo=lambda _message: None)
     monkeypatch.undo()

@@ -22,7 +22,7 @@ import math
 import random
 import time as clock
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -35,6 +35,37 @@ from tracker import cohorts as cohort_ops
 from tracker import places, publication
 from tracker import programmes as programme_ops
 from tracker.accounts import create_user
+from tracker.demo.names import (
+    FIRST_NAMES_F,
+    FIRST_NAMES_M,
+    NURSERY_NOUNS,
+    NURSERY_PREFIXES,
+    PERSON_DOMAINS,
+    PLACES,
+    SCHOOL_KINDS,
+    SURNAMES,
+)
+from tracker.demo.plan import (
+    BEFORE_START_REASONS,
+    EP,
+    EP_QUOTA_PLACES,
+    EP_QUOTA_REGIONS,
+    EY,
+    EY_PRIORITY_REGIONS,
+    HAZARDS,
+    NO_SHOW_REASON,
+    NPQ,
+    PROVIDERS,
+    SHOWCASE_LA_CODE,
+    SHOWCASE_PROVIDER,
+    CohortPlan,
+    cohort_terms,
+    la_weight,
+    plan_cohorts,
+    round_up,
+    setting_counts,
+    spread_over,
+)
 from tracker.errors import DomainError
 from tracker.models import (
     Claim,
@@ -62,7 +93,6 @@ DEMO_PASSWORD = "demo-password-2023"  # noqa: S105  (printed for everyone: it is
 
 LONDON = ZoneInfo("Europe/London")
 COMMIT_EVERY = 250  # ledger operations
-NPQ, EY, EP = "npq-senco", "ey-senco-l3", "ep-doctorate"
 
 DEMO_ACCOUNTS = (
     (Role.DFE, "dfe@demo.example", "Morgan Ellis"),
@@ -70,349 +100,6 @@ DEMO_ACCOUNTS = (
     (Role.SETTING, "setting@demo.example", "Casey Walsh"),
     (Role.LOCAL_AUTHORITY, "local-authority@demo.example", "Robin Ashworth"),
 )
-# The local authority whose demo account sees its area: a large county in a priority region.
-SHOWCASE_LA_CODE = "888"  # Lancashire
-
-# -- the plan at scale 1.0 ---------------------------------------------------------------
-
-# Settings in England at scale 1.0 (the real numbers are far larger; this is plenty to see).
-SETTING_COUNTS = {
-    SettingKind.GROUP_BASED: 2_400,
-    SettingKind.CHILDMINDER: 1_600,
-    SettingKind.SCHOOL: 1_500,
-    SettingKind.MAINTAINED_NURSERY: 30,
-    SettingKind.SIXTEEN_TO_NINETEEN: 40,
-}
-
-
-@dataclass(frozen=True)
-class ProviderSpec:
-    """A demo provider: the places it offers per cohort on each programme, at scale 1.0."""
-
-    name: str
-    places: dict[str, int]
-    home_region: str | None = None
-    # Allocation well short of its cohorts' places, so its later cohorts wait on it.
-    tight_allocation: bool = False
-
-
-PROVIDERS = (
-    # Delivers both the early years qualification and the NPQ: the demo provider account.
-    ProviderSpec("Brightpath Professional Learning", {EY: 260, NPQ: 90}),
-    # NPQ lead providers.
-    ProviderSpec("Northern Lights Teaching Institute", {NPQ: 75}, "North East"),
-    ProviderSpec("Keystone Leadership Network", {NPQ: 70}),
-    ProviderSpec("Meridian Professional Learning", {NPQ: 60}),
-    ProviderSpec("Pennine Teaching School Hub Alliance", {NPQ: 55}, "Yorkshire and The Humber"),
-    ProviderSpec("Oakwood Education Trust", {NPQ: 50}, "West Midlands"),
-    ProviderSpec("Chalkface Leadership College", {NPQ: 45}, "London"),
-    ProviderSpec("Severn Vale Teaching Partnership", {NPQ: 40}, "South West"),
-    ProviderSpec("Inclusion First Learning Trust", {NPQ: 35}),
-    # The early years delivery provider's partner organisations.
-    ProviderSpec("North East Early Years Partnership", {EY: 110}, "North East"),
-    ProviderSpec("Red Rose Childcare Training", {EY: 95}, "North West"),
-    ProviderSpec("Midlands Early Years Alliance", {EY: 80}, "East Midlands"),
-    ProviderSpec("Capital Childcare Learning", {EY: 75}, "London", tight_allocation=True),
-    ProviderSpec("Wessex Early Years Network", {EY: 65}, "South West"),
-    ProviderSpec("Anglia Early Education Trust", {EY: 55}, "East of England"),
-    # Educational psychology: one lead university and its partners.
-    ProviderSpec("University of Thamesbridge", {EP: 90}, "London"),
-    ProviderSpec("University of Northmoor", {EP: 12}, "North East"),
-    ProviderSpec("Mersey Valley University", {EP: 15}, "North West"),
-    ProviderSpec("Humberside Metropolitan University", {EP: 12}, "Yorkshire and The Humber"),
-    ProviderSpec("Trentside University", {EP: 13}, "East Midlands"),
-    ProviderSpec("University of Mercia", {EP: 14}, "West Midlands"),
-    ProviderSpec("Fenland University", {EP: 11}, "East of England"),
-    ProviderSpec("Wealdbridge University", {EP: 14}, "South East"),
-    ProviderSpec("University of Wessex", {EP: 13}, "South West"),
-)
-SHOWCASE_PROVIDER = PROVIDERS[0].name
-EP_QUOTA_REGIONS = ("London", "South East")
-EP_QUOTA_PLACES = 65  # per cohort, at scale 1.0
-EY_PRIORITY_REGIONS = ("North East", "North West")
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """When a programme's cohorts start each year, how long they run, and which to show."""
-
-    starts: tuple[tuple[str, int, int], ...]  # (name, month, day) of each yearly start
-    length_days: int
-    back_days: int  # old enough that some cohorts have completed
-    ahead_days: int  # far enough that some cohort has not started yet
-
-
-# back_days: the oldest start shown must be old enough for its last milestone to have
-# fallen due (EY 125 days, NPQ 640, EP 1095) whatever the date; ahead_days: longer than
-# the longest gap between two starts, so some cohort is always still to come.
-SCHEDULES = {
-    EY: Schedule(
-        starts=(("Spring {}", 1, 6), ("Summer {}", 4, 20), ("Autumn {}", 9, 8)),
-        length_days=150,
-        back_days=600,
-        ahead_days=200,
-    ),
-    NPQ: Schedule(
-        starts=(("Spring {}", 2, 1), ("Autumn {}", 10, 1)),
-        length_days=700,
-        back_days=900,
-        ahead_days=250,
-    ),
-    EP: Schedule(
-        starts=(("September {} intake", 9, 1),),
-        length_days=1125,
-        back_days=1500,
-        ahead_days=365,
-    ),
-}
-
-
-@dataclass(frozen=True)
-class Hazards:
-    """How often people leave a programme: before it starts, never start, or between milestones."""
-
-    withdraw_before: float  # of funded claims, before the cohort starts
-    defer_before: float
-    no_show: float  # of funded claims, never declared as started
-    withdraw: float  # before each milestone after the first
-    defer: float
-    stall: float  # stop making progress, still in training
-    withdrawal_reasons: tuple[str, ...]
-    deferral_reasons: tuple[str, ...]
-
-
-_BEFORE_START_REASONS = (
-    "The setting could not release them for the training",
-    "Changed job before the course started",
-    "Place no longer needed",
-)
-HAZARDS = {
-    EY: Hazards(
-        withdraw_before=0.04,
-        defer_before=0.02,
-        no_show=0.03,
-        withdraw=0.03,
-        defer=0.015,
-        stall=0.015,
-        withdrawal_reasons=(
-            "Left the setting",
-            "Changed job role",
-            "Personal circumstances",
-            "Workload in the setting",
-            "Does not hold a full and relevant Level 3 qualification",
-            "Health reasons",
-            "The setting closed",
-        ),
-        deferral_reasons=(
-            "Maternity leave",
-            "Long-term illness",
-            "Caring responsibilities",
-            "The setting is short of staff this term",
-            "Asked to continue in a later cohort",
-        ),
-    ),
-    NPQ: Hazards(
-        withdraw_before=0.04,
-        defer_before=0.02,
-        no_show=0.03,
-        withdraw=0.04,
-        defer=0.02,
-        stall=0.02,
-        withdrawal_reasons=(
-            "Left the school",
-            "Workload",
-            "No longer the school's SENCO",
-            "Personal circumstances",
-            "Moved to a school outside England",
-            "Health reasons",
-        ),
-        deferral_reasons=(
-            "Maternity leave",
-            "Long-term illness",
-            "Caring responsibilities",
-            "Asked to continue in a later cohort",
-        ),
-    ),
-    EP: Hazards(
-        withdraw_before=0.03,
-        defer_before=0.02,
-        no_show=0.01,
-        withdraw=0.025,
-        defer=0.02,
-        stall=0.005,
-        withdrawal_reasons=(
-            "Left the course",
-            "Personal circumstances",
-            "Took a training place outside England",
-            "Health reasons",
-            "Did not pass the year's assessment",
-        ),
-        deferral_reasons=("Interruption of studies", "Maternity leave", "Long-term illness"),
-    ),
-}
-NO_SHOW_REASON = "Did not start the course"
-
-# -- names -------------------------------------------------------------------------------
-
-
-def _words(text: str) -> tuple[str, ...]:
-    return tuple(text.split())
-
-
-FIRST_NAMES_F = _words(
-    "Amelia Olivia Isla Ava Emily Sophie Grace Lily Chloe Ella Mia Evie Ruby Jessica Hannah "
-    "Charlotte Lucy Megan Holly Amy Rachel Sarah Laura Emma Claire Rebecca Nicola Joanne Helen "
-    "Kelly Lisa Michelle Gemma Natalie Zoe Fatima Aisha Amira Priya Anjali Sana Zainab Maryam "
-    "Ayesha Nadia Leah Jade Kirsty Stacey Samantha Victoria Katie Louise Hayley Kerry Donna "
-    "Tracey Deborah Anna Ewa Agnieszka Ioana Chiamaka Adaeze Blessing Funmilayo Ama Yasmin Mei "
-    "Siobhan Bethan Catrin Eilidh Niamh Roisin Harriet Imogen Freya Poppy Alice Florence Esther"
-)
-FIRST_NAMES_M = _words(
-    "Oliver James Daniel Thomas Matthew David Michael Mark Paul Andrew Richard Ben Sam Tom Adam "
-    "Ryan Liam Jack Mohammed Imran Arjun Ravi Kwame Tunde Piotr Tomasz Sean Connor Gareth Rhys "
-    "Craig Stuart Jamal Hassan Yusuf Aaron Joel Nathan Owen Callum"
-)
-SURNAMES = _words(
-    "Smith Jones Taylor Brown Williams Wilson Johnson Davies Robinson Wright Thompson Evans "
-    "Walker White Roberts Green Hall Wood Jackson Clarke Patel Khan Ahmed Ali Hussain Begum Shah "
-    "Singh Kaur Sharma Okafor Adeyemi Mensah Owusu Nowak Kowalski Murphy Kelly O'Brien Byrne "
-    "Campbell Stewart MacDonald Hughes Edwards Lewis Harris Martin Cooper King Baker Turner Hill "
-    "Scott Moore Ward Morris Parker Bennett Cook Bell Price Bailey Richardson Cox Howard Chapman "
-    "Mason Lee Chen Wong Nguyen Santos Rossi Fernandes Popescu Kaya Yilmaz Iqbal Rahman "
-    "Chowdhury Miah Uddin Osei Boateng Ndlovu Mwangi Fletcher Holmes Lambert Dixon Gill Webb "
-    "Ellis Knight Hart Pearson Marsh Fox Barker Sutton Holland Lowe Nash Rowe"
-)
-PERSON_DOMAINS = ("example.com", "example.org")
-
-NURSERY_PREFIXES = (
-    "Little Acorns",
-    "Rainbow",
-    "Sunflowers",
-    "Tiny Toes",
-    "Oak Tree",
-    "Kingfisher",
-    "Bluebell",
-    "Ladybirds",
-    "Honeypot",
-    "Jack in the Box",
-    "Stepping Stones",
-    "Hopscotch",
-    "Willow Tree",
-    "Teddy Bears",
-    "Butterflies",
-    "Seedlings",
-    "Humpty Dumpty",
-    "Squirrels",
-    "First Steps",
-    "Treasure Chest",
-    "Robins",
-    "Hedgehogs",
-    "Starfish",
-    "Moonbeams",
-)
-NURSERY_NOUNS = (
-    "Day Nursery",
-    "Pre-School",
-    "Nursery",
-    "Playgroup",
-    "Montessori Nursery",
-    "Kindergarten",
-    "Community Pre-School",
-)
-PLACES = (
-    "Ashfield", "Beechwood", "Birchwood", "Brookfield", "Castle Hill", "Cedars", "Church Lane",
-    "Coppice", "Elmhurst", "Fairfield", "Fernhill", "Greenacres", "Hawthorn", "Hazelwood",
-    "Highfield", "Hillside", "Holly Bank", "Kingsway", "Larkhill", "Lime Grove", "Longmeadow",
-    "Manor Park", "Meadowside", "Millbrook", "Moorside", "Northgate", "Oakfield", "Orchard",
-    "Parkside", "Priory", "Queensway", "Riverside", "Rosehill", "St Andrew's", "St Anne's",
-    "St Michael's", "St Peter's", "Southfield", "Springfield", "Station Road", "Thornhill",
-    "Valley Road", "Westfield", "Whitegate", "Willowbrook", "Woodlands", "Woodside", "Abbey",
-    "Bridge End", "Cherry Tree", "Crossways", "Greenfield", "Heathfield", "Marsh Lane",
-    "Mill Lane", "Pinewood", "Redhill", "Sandy Lane", "Stonebridge", "Sycamore", "Wellfield",
-)  # fmt: skip
-SCHOOL_KINDS = (
-    ("Primary School", 30),
-    ("Community Primary School", 10),
-    ("CofE Primary School", 10),
-    ("Catholic Primary School", 6),
-    ("Infant School", 5),
-    ("Junior School", 5),
-    ("Primary Academy", 10),
-    ("Academy", 8),
-    ("High School", 8),
-    ("Secondary School", 4),
-    ("Church of England Academy", 2),
-    ("Special School", 2),
-)
-
-
-# -- planning (pure: no database) --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Term:
-    name: str
-    starts_on: date
-    ends_on: date
-
-
-def _monday_on_or_after(day: date) -> date:
-    return day + timedelta(days=(7 - day.weekday()) % 7)
-
-
-def cohort_terms(code: str, today: date) -> list[Term]:
-    """Return the programme's cohort starts shown in the demo, oldest first, around today."""
-    schedule = SCHEDULES[code]
-    first, last = (
-        today - timedelta(days=schedule.back_days),
-        today + timedelta(days=schedule.ahead_days),
-    )
-    terms = []
-    for year in range(first.year, last.year + 1):
-        for name, month, day in schedule.starts:
-            starts_on = _monday_on_or_after(date(year, month, day))
-            if first <= starts_on <= last:
-                ends_on = starts_on + timedelta(days=schedule.length_days)
-                terms.append(Term(name.format(year), starts_on, ends_on))
-    return sorted(terms, key=lambda t: t.starts_on)
-
-
-def spread_over(items: Sequence, count: int, rng: random.Random, weights=None) -> list:
-    """Pick ``count`` items, every item once before any twice, then the rest by weight."""
-    order = list(items)
-    rng.shuffle(order)
-    picks = order[:count]
-    if count > len(order):
-        picks += rng.choices(list(items), weights=weights, k=count - len(order))
-    return picks
-
-
-def setting_counts(scale: float) -> dict[SettingKind, int]:
-    """Return how many settings of each kind the demo has at this scale."""
-    return {kind: max(2, round(n * scale)) for kind, n in SETTING_COUNTS.items()}
-
-
-def _la_weight(la: LocalAuthority) -> float:
-    # Counties have many settings, the City of London and the Isles of Scilly very few.
-    if la.la_code in ("201", "420"):
-        return 0.05
-    if la.la_code == SHOWCASE_LA_CODE:
-        return 8.0
-    return {"E10": 5.0, "E08": 2.5, "E09": 2.0}.get(la.ons_code[:3], 1.8)
-
-
-# -- loading -----------------------------------------------------------------------------
-
-
-@dataclass
-class _CohortPlan:
-    code: str
-    spec: ProviderSpec
-    term: Term
-    places: int
-    claims: int
-    cohort: Cohort | None = None
-    next: "_CohortPlan | None" = None
 
 
 @dataclass
@@ -548,6 +235,7 @@ class _DemoLoader:
             session.scalars(sa.select(LocalAuthority).order_by(LocalAuthority.la_code))
         )
         self.providers: dict[str, Provider] = {}
+        self.cohorts: dict[CohortPlan, Cohort] = {}
         self.settings: dict[SettingKind, list[Setting]] = {}
         self.settings_by_region: dict[tuple[SettingKind, str], list[Setting]] = defaultdict(list)
         self.users: dict[Role, User] = {}
@@ -638,7 +326,7 @@ class _DemoLoader:
             f"over all {len(self.local_authorities)} local authorities"
         )
         rng = self.rng
-        weights = [_la_weight(la) for la in self.local_authorities]
+        weights = [la_weight(la) for la in self.local_authorities]
         showcase_la = next(la for la in self.local_authorities if la.la_code == SHOWCASE_LA_CODE)
         ey_urns = iter(
             rng.sample(
@@ -713,31 +401,10 @@ class _DemoLoader:
 
     # -- programmes, allocations and cohorts ---------------------------------------------
 
-    def _plan_cohorts(self) -> list[_CohortPlan]:
-        rng = self.rng
-        plans = []
-        for code in (EY, NPQ, EP):
-            terms = cohort_terms(code, self.today)
-            first_future = next(t for t in terms if t.starts_on > self.today)
-            for spec in _providers_running_cohorts(code, self.scale):
-                previous = None
-                for term in terms:
-                    places = max(2, round(spec.places[code] * self.scale * rng.uniform(0.9, 1.1)))
-                    if term.starts_on <= self.today:
-                        claims = round(places * rng.uniform(1.03, 1.15))
-                    elif term is first_future:
-                        # Full, with a waiting list.
-                        claims = max(places + 1, round(places * rng.uniform(1.15, 1.35)))
-                    else:
-                        claims = max(1, round(places * rng.uniform(0.4, 0.75)))
-                    plan = _CohortPlan(code, spec, term, places, claims)
-                    if previous is not None:
-                        previous.next = plan
-                    previous = plan
-                    plans.append(plan)
-        return plans
+    def _plan_cohorts(self) -> list[CohortPlan]:
+        return plan_cohorts(self.rng, self.today, self.scale)
 
-    def _configure_programmes(self, plans: list[_CohortPlan]) -> None:
+    def _configure_programmes(self, plans: list[CohortPlan]) -> None:
         self._say("Setting targets, priority regions and the region quota")
         session, dfe = self.session, self.users[Role.DFE]
         ey, npq, ep = self.programmes[EY], self.programmes[NPQ], self.programmes[EP]
@@ -773,7 +440,7 @@ class _DemoLoader:
         programme_ops.set_target(
             session,
             npq,
-            places=_round_up(npq_places * 1.1, 500),
+            places=round_up(npq_places * 1.1, 500),
             effective_on=min(self.today, npq_first - timedelta(days=90)),
             note="Demo figure: the national number of funded SENCO NPQ places "
             "(not an official number).",
@@ -785,7 +452,7 @@ class _DemoLoader:
             session,
             ep,
             places=max(
-                _round_up(sum(p.places for p in plans if p.code == EP), 50), 200 * len(ep_terms)
+                round_up(sum(p.places for p in plans if p.code == EP), 50), 200 * len(ep_terms)
             ),
             effective_on=max(
                 date(2023, 3, 3), min(self.today, ep_terms[0].starts_on - timedelta(days=180))
@@ -805,7 +472,7 @@ class _DemoLoader:
         session.add(quota)
         session.flush()
 
-    def _add_allocations_and_cohorts(self, plans: list[_CohortPlan]) -> None:
+    def _add_allocations_and_cohorts(self, plans: list[CohortPlan]) -> None:
         self._say(f"Allocating places to providers and creating {len(plans)} cohorts")
         wanted: Counter = Counter()
         for plan in plans:
@@ -820,7 +487,7 @@ class _DemoLoader:
                 places=max(2, math.floor(places_ * factor)),
             )
         for plan in plans:
-            plan.cohort = cohort_ops.create_cohort(
+            self.cohorts[plan] = cohort_ops.create_cohort(
                 self.session,
                 self.providers[plan.spec.name],
                 self.programmes[plan.code],
@@ -832,8 +499,8 @@ class _DemoLoader:
 
     # -- one cohort's story ---------------------------------------------------------------
 
-    def _run_cohort(self, plan: _CohortPlan, plans: list[_CohortPlan], bar: tqdm) -> None:
-        rng, today, cohort = self.rng, self.today, plan.cohort
+    def _run_cohort(self, plan: CohortPlan, plans: list[CohortPlan], bar: tqdm) -> None:
+        rng, today, cohort = self.rng, self.today, self.cohorts[plan]
         starts_on = plan.term.starts_on
         has_started = starts_on <= today
         hazards = HAZARDS[plan.code]
@@ -903,7 +570,7 @@ class _DemoLoader:
             sim = self.sim[claim.id]
             day = min(max(day, sim.funded or sim.claimed), ending_by)
             if n < withdrawals:
-                self._end(claim, ClaimStatus.WITHDRAWN, rng.choice(_BEFORE_START_REASONS), day)
+                self._end(claim, ClaimStatus.WITHDRAWN, rng.choice(BEFORE_START_REASONS), day)
             else:
                 self._end(claim, ClaimStatus.DEFERRED, rng.choice(hazards.deferral_reasons), day)
                 self._maybe_rejoin(plan, claim, day)
@@ -916,7 +583,7 @@ class _DemoLoader:
         for claim in self._claims_in(cohort, ClaimStatus.WAITING):
             movable = claim.waiting_reason in (places.COHORT, places.REGION_QUOTA)
             if plan.next is not None and movable and rng.random() < 0.75:
-                outcome = places.move_claim(self.session, claim, plan.next.cohort)
+                outcome = places.move_claim(self.session, claim, self.cohorts[plan.next])
                 self._note_funded([outcome.claim, *outcome.promoted], starts_on - timedelta(days=1))
                 self._ledger_operation_done()
         still_waiting = self._claims_in(cohort, ClaimStatus.WAITING)
@@ -1004,7 +671,7 @@ class _DemoLoader:
 
     # -- people --------------------------------------------------------------------------
 
-    def _new_person(self, plan: _CohortPlan) -> _Person:
+    def _new_person(self, plan: CohortPlan) -> _Person:
         rng = self.rng
         if plan.code == EY:
             first = rng.choice(FIRST_NAMES_F if rng.random() < 0.96 else FIRST_NAMES_M)
@@ -1027,7 +694,7 @@ class _DemoLoader:
         setting, la = self._place_of_work(plan)
         return _Person(f"{first} {last}", email, trn, setting, la)
 
-    def _place_of_work(self, plan: _CohortPlan) -> tuple[Setting | None, LocalAuthority | None]:
+    def _place_of_work(self, plan: CohortPlan) -> tuple[Setting | None, LocalAuthority | None]:
         rng, home = self.rng, plan.spec.home_region
         if plan.code == EP:
             if plan.spec.name == "University of Thamesbridge":
@@ -1061,14 +728,14 @@ class _DemoLoader:
             return queue.pop(), None
         return rng.choice(pool), None
 
-    def _claimed_by(self, plan: _CohortPlan, person: _Person) -> User | None:
+    def _claimed_by(self, plan: CohortPlan, person: _Person) -> User | None:
         if person.setting is not None and person.setting is self.showcase_setting:
             return self.users[Role.SETTING]
         if plan.spec.name == SHOWCASE_PROVIDER:
             return self.users[Role.PROVIDER]
         return None
 
-    def _maybe_rejoin(self, plan: _CohortPlan, claim: Claim, deferred_on: date) -> None:
+    def _maybe_rejoin(self, plan: CohortPlan, claim: Claim, deferred_on: date) -> None:
         """Some deferred participants come back, in a later cohort of the same provider.
 
         The first to defer on each programme stays deferred, so that every programme shows one.
@@ -1199,19 +866,6 @@ class _DemoLoader:
             f"{len(self.providers)} providers, {settings:,} settings, {cohorts} cohorts, "
             f"{participants:,} participants; claims: {by_status}"
         )
-
-
-def _providers_running_cohorts(code: str, scale: float) -> list[ProviderSpec]:
-    """The providers with cohorts on a programme: all of them, but only a few in a tiny demo.
-
-    The first (the demo provider, or the lead university) always runs cohorts.
-    """
-    specs = [spec for spec in PROVIDERS if code in spec.places]
-    return specs[: max(2, math.ceil(len(specs) * min(1.0, scale * 5)))]
-
-
-def _round_up(value: float, step: int) -> int:
-    return int(math.ceil(value / step) * step)
 
 
 def _binomial(rng: random.Random, n: int, p: float) -> int:
