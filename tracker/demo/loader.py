@@ -1,59 +1,55 @@
-"""Demo data: a realistic, repeatable picture of the three programmes, loaded once.
+"""Loading the demo: a realistic, repeatable picture of the three programmes, loaded once.
 
 Providers, settings, accounts and what DfE sets on the programmes (targets, priority
-regions, a region quota) are plain records and are added directly. Everything that decides a
-funded place goes through the ledger (``tracker.places``) and every milestone through
-``tracker.progress``, so the demo obeys every cap exactly as real claims would.
+regions, a region quota, allocations, cohorts) are added through the service's own
+functions. The years of claims, withdrawals, deferrals, moves and declarations after that
+are told in memory (``tracker.demo.story``) by the place ledger's rules, its own caps
+included (``tracker.demo.book``), and written in bulk (``tracker.demo.records``): one
+by one through the ledger they took minutes. The result is then checked with the
+ledger's and the figures' own checks (``tracker.demo.checks``), and a load that breaks
+any rule fails, writing nothing of its story.
 
 Dates are relative to today: some cohorts are over, some are running and some have not
-started, so every status of a claim makes sense. The ledger stamps what it does with
-the current time; once it is done, the claims and declarations are stamped with the
+started, so every status of a claim makes sense, and claims and declarations carry the
 dates they were simulated on, so that uptake week by week looks like a real history.
 
-The load commits in batches (see ``_DemoLoader._ledger_operation_done``). The demo
+The organisations and accounts are committed first, the rest in one transaction. The demo
 accounts can sign in only once everything is loaded: a second load then only prints the
 sign-ins, and a load that stopped part way is recognised and not taken for a finished one.
 """
 
 import contextlib
-import itertools
 import logging
 import math
 import random
 import time as clock
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, scoped_session
-from tqdm import tqdm
+from sqlalchemy.orm import Session, joinedload, scoped_session
 
 from tracker import cohorts as cohort_ops
-from tracker import places, publication
 from tracker import programmes as programme_ops
+from tracker import publication
 from tracker.accounts import create_user
+from tracker.demo import checks
+from tracker.demo.book import ProgrammeBook, open_book
 from tracker.demo.names import (
     FIRST_NAMES_F,
-    FIRST_NAMES_M,
     NURSERY_NOUNS,
     NURSERY_PREFIXES,
-    PERSON_DOMAINS,
     PLACES,
     SCHOOL_KINDS,
     SURNAMES,
 )
 from tracker.demo.plan import (
-    BEFORE_START_REASONS,
     EP,
     EP_QUOTA_PLACES,
     EP_QUOTA_REGIONS,
     EY,
     EY_PRIORITY_REGIONS,
-    HAZARDS,
-    NO_SHOW_REASON,
     NPQ,
     PROVIDERS,
     SHOWCASE_LA_CODE,
@@ -66,16 +62,14 @@ from tracker.demo.plan import (
     setting_counts,
     spread_over,
 )
+from tracker.demo.records import LONDON, Moments, insert_created, write_books
+from tracker.demo.story import Cast, Story
 from tracker.errors import DomainError
 from tracker.models import (
     Claim,
     ClaimStatus,
     Cohort,
-    CohortStatus,
-    Declaration,
     LocalAuthority,
-    OutboxMessage,
-    OutboxStatus,
     Participant,
     Programme,
     ProgrammeTarget,
@@ -87,12 +81,8 @@ from tracker.models import (
     SettingKind,
     User,
 )
-from tracker.progress import record_declaration
 
 DEMO_PASSWORD = "demo-password-2023"  # noqa: S105  (printed for everyone: it is the point)
-
-LONDON = ZoneInfo("Europe/London")
-COMMIT_EVERY = 250  # ledger operations
 
 DEMO_ACCOUNTS = (
     (Role.DFE, "dfe@demo.example", "Morgan Ellis"),
@@ -102,24 +92,8 @@ DEMO_ACCOUNTS = (
 )
 
 
-@dataclass
-class _Sim:
-    """The dates a claim's events happened on, in the demo's story."""
-
-    claimed: date
-    funded: date | None = None
-    started: date | None = None
-    completed: date | None = None
-    ended: date | None = None
-
-
-@dataclass
-class _Person:
-    full_name: str
-    email: str
-    trn: str | None
-    setting: Setting | None
-    local_authority: LocalAuthority | None
+class DemoDataWrong(Exception):
+    """The loaded demo breaks a rule of the ledger: a fault in the demo, never to be kept."""
 
 
 @contextlib.contextmanager
@@ -136,7 +110,7 @@ def _quiet_domain_logs() -> Iterator[None]:
 
 @contextlib.contextmanager
 def _objects_kept_loaded(session: Session) -> Iterator[None]:
-    """Commit in batches without reloading every object after each commit.
+    """Commit without reloading every object afterwards, one by one.
 
     Nothing else writes the demo's rows while it loads, so what is in memory stays true.
     """
@@ -216,7 +190,7 @@ def load_demo(
 
 
 class _DemoLoader:
-    """One load of the demo: the plan, the organisations, then each cohort's story in order."""
+    """One load of the demo: the organisations, the plan, the story, then the checks."""
 
     def __init__(self, session: Session, *, scale: float, seed: int, echo) -> None:
         self.session = session
@@ -228,30 +202,23 @@ class _DemoLoader:
         self.today = datetime.now(LONDON).date()
         self.now = datetime.now(UTC)
         self.programmes: dict[str, Programme] = {
-            p.code: p for p in session.scalars(sa.select(Programme))
+            p.code: p
+            for p in session.scalars(sa.select(Programme).options(joinedload(Programme.milestones)))
+            .unique()
+            .all()
         }
         self.regions: dict[str, Region] = {r.name: r for r in session.scalars(sa.select(Region))}
         self.local_authorities: list[LocalAuthority] = list(
-            session.scalars(sa.select(LocalAuthority).order_by(LocalAuthority.la_code))
+            session.scalars(
+                sa.select(LocalAuthority)
+                .options(joinedload(LocalAuthority.region))
+                .order_by(LocalAuthority.la_code)
+            )
         )
         self.providers: dict[str, Provider] = {}
         self.cohorts: dict[CohortPlan, Cohort] = {}
-        self.settings: dict[SettingKind, list[Setting]] = {}
-        self.settings_by_region: dict[tuple[SettingKind, str], list[Setting]] = defaultdict(list)
         self.users: dict[Role, User] = {}
-        self.showcase_setting: Setting | None = None
-        self.sim: dict[int, _Sim] = {}
-        self.people: dict[int, _Person] = {}
-        self.declarations: list[tuple[int, date]] = []
-        self.used_emails: set[str] = set()
-        self.used_trns: set[str] = set()
-        self.rejoiners: dict[tuple[str, str], list[tuple[date, int]]] = defaultdict(list)
-        self.childminder_queue: dict[str | None, list[Setting]] = {}
-        self.kept_deferred: set[str] = set()
-        self.owed = {code: {ClaimStatus.WITHDRAWN, ClaimStatus.DEFERRED} for code in (EY, NPQ, EP)}
-        self._operations = 0
-
-    # -- organisations and accounts ------------------------------------------------------
+        self.showcase_setting_urn = ""  # set with the settings
 
     def load(self) -> None:
         self.echo(f"Loading demo data (scale {self.scale:g}, seed {self.seed})")
@@ -262,25 +229,22 @@ class _DemoLoader:
         plans = self._plan_cohorts()
         self._configure_programmes(plans)
         self._add_allocations_and_cohorts(plans)
-        total = sum(p.claims for p in plans)
-        self._say(f"Claiming places for about {total:,} participants, through the place ledger")
-        with tqdm(total=total, unit="claim", desc="Claims", disable=None) as bar:
-            for code in (EY, NPQ, EP):
-                mine = sorted((p for p in plans if p.code == code), key=lambda p: p.term.starts_on)
-                name = self.programmes[code].name
-                self._say(f"  {name}: {len(mine)} cohorts, {sum(p.claims for p in mine):,} claims")
-                bar.set_postfix_str(code, refresh=False)
-                for plan in mine:
-                    self._run_cohort(plan, plans, bar)
-        self._say("Dating the claims and declarations")
-        self._backdate()
-        # The places offered above were offered in the demo's simulated past: nobody is to
-        # be told of them now, so they stay in the outbox as not sent.
-        self.session.execute(
-            sa.update(OutboxMessage)
-            .where(OutboxMessage.status == OutboxStatus.QUEUED)
-            .values(status=OutboxStatus.CANCELLED, last_error="Demo data: offered in the past")
+        books = self._tell_the_story(plans)
+        self._say("Writing the participants, claims and declarations")
+        milestone_ids = {
+            (programme.id, milestone.position): milestone.id
+            for programme in self.programmes.values()
+            for milestone in programme.milestones
+        }
+        moments = Moments(self.rng, self.now)
+        write_books(
+            self.session, list(books.values()), milestone_ids=milestone_ids, moments=moments
         )
+        self._close_cohorts_and_date_them(books, moments)
+        self._say("Checking the data against the ledger's rules")
+        problems = checks.problems(self.session)
+        if problems:
+            raise DemoDataWrong("The demo data breaks the ledger's rules: " + "; ".join(problems))
         # The public page shows only published figures: publish the demo's, as they stand.
         self._say("Publishing the public uptake figures")
         publication.publish(self.session, by="demo data")
@@ -289,20 +253,8 @@ class _DemoLoader:
             user.is_active = True
         self.session.commit()
 
-    def _ledger_operation_done(self, count: int = 1) -> None:
-        """Commit every few hundred operations.
-
-        One transaction for the whole load would keep every version of the programme row
-        the ledger bumps, and every savepoint, until the end: PostgreSQL slows down with
-        each one. SQLite also lets other connections in between batches.
-        """
-        self._operations += count
-        if self._operations >= COMMIT_EVERY:
-            self.session.commit()
-            self._operations = 0
-
     def _say(self, message: str) -> None:
-        self.echo(f"[{clock.monotonic() - self.started:4.0f}s] {message}")
+        self.echo(f"[{clock.monotonic() - self.started:4.1f}s] {message}")
 
     def _add_dfe_account(self) -> None:
         role, email, name = DEMO_ACCOUNTS[0]
@@ -343,12 +295,12 @@ class _DemoLoader:
             rng.sample(range(100_000, 150_000), sum(counts[k] for k in school_kinds))
         )
         school_names, school_weights = zip(*SCHOOL_KINDS, strict=True)
+        rows = []
         for kind, count in counts.items():
             # Every local authority gets one of each kind before any gets two (at scale 1.0).
             las = spread_over(self.local_authorities, count, rng, weights)
             if kind == SettingKind.GROUP_BASED:
                 las[0] = showcase_la
-            settings = []
             for la in las:
                 place = rng.choice(PLACES)
                 if kind == SettingKind.GROUP_BASED:
@@ -370,20 +322,17 @@ class _DemoLoader:
                 else:
                     name = f"{place} Sixth Form College"
                     urn = str(next(school_urns))
-                settings.append(Setting(urn=urn, name=name, kind=kind, local_authority=la))
-            if kind == SettingKind.GROUP_BASED:
-                self.showcase_setting = settings[0]
-                self.showcase_setting.name = "Ribble Valley Day Nursery"
-            self.session.add_all(settings)
-            self.settings[kind] = settings
-            for setting in settings:
-                self.settings_by_region[(kind, setting.local_authority.region.name)].append(setting)
-        self.session.flush()
+                rows.append({"urn": urn, "name": name, "kind": kind, "local_authority_id": la.id})
+        # The demo setting account's nursery, in the demo local authority.
+        showcase = next(row for row in rows if row["kind"] == SettingKind.GROUP_BASED)
+        showcase["name"] = "Ribble Valley Day Nursery"
+        self.showcase_setting_urn = showcase["urn"]
+        insert_created(self.session, Setting, rows)
 
     def _add_organisation_accounts(self) -> None:
         organisations = {
             Role.PROVIDER: self.providers[SHOWCASE_PROVIDER].ukprn,
-            Role.SETTING: self.showcase_setting.urn,
+            Role.SETTING: self.showcase_setting_urn,
             Role.LOCAL_AUTHORITY: SHOWCASE_LA_CODE,
         }
         for role, email, name in DEMO_ACCOUNTS[1:]:
@@ -497,349 +446,81 @@ class _DemoLoader:
                 places=plan.places,
             )
 
-    # -- one cohort's story ---------------------------------------------------------------
+    # -- the story ------------------------------------------------------------------------
 
-    def _run_cohort(self, plan: CohortPlan, plans: list[CohortPlan], bar: tqdm) -> None:
-        rng, today, cohort = self.rng, self.today, self.cohorts[plan]
-        starts_on = plan.term.starts_on
-        has_started = starts_on <= today
-        hazards = HAZARDS[plan.code]
-        latest_started = plan.term.starts_on == max(
-            p.term.starts_on for p in plans if p.code == plan.code and p.term.starts_on <= today
-        )
-
-        # Claims arrive in the weeks before the cohort starts (up to today for later ones).
-        window_end = min(today, starts_on - timedelta(days=5))
-        window_start = min(window_end - timedelta(days=30), starts_on - timedelta(days=100))
-        newcomers = [self._new_person(plan) for _ in range(plan.claims)]
-        if plan.code == EY and plan.spec.name == SHOWCASE_PROVIDER:
-            # The demo setting sends two practitioners to each of the provider's cohorts.
-            for person in newcomers[-2:]:
-                person.setting = self.showcase_setting
-        arrivals = [(_between(rng, window_start, window_end), p) for p in newcomers]
-        arrivals.sort(key=lambda arrival: arrival[0])
-        # The ledger takes the claims in the order they arrived, as one batch for each run
-        # of claims made by the same account (the same rules as one by one, and faster).
-        for by, run in itertools.groupby(arrivals, key=lambda a: self._claimed_by(plan, a[1])):
-            run = list(run)
-            requests = [
-                places.ClaimRequest(p.full_name, p.email, p.trn, p.setting, p.local_authority)
-                for _day, p in run
-            ]
-            made = places.claim_places(self.session, cohort, requests, by=by)
-            for (day, person), claim in zip(run, made, strict=True):
-                is_funded = claim.status == ClaimStatus.FUNDED
-                self.sim[claim.id] = _Sim(claimed=day, funded=day if is_funded else None)
-                self.people[claim.id] = person
-            bar.update(len(run))
-            self._ledger_operation_done(len(run))
-
-        # People who deferred come back once they are ready, if the window is still open:
-        # their own claims resume in this cohort (one person, one funded place).
-        key = (plan.spec.name, plan.code)
-        returning = [(d, c) for d, c in self.rejoiners[key] if d <= window_end]
-        self.rejoiners[key] = [(d, c) for d, c in self.rejoiners[key] if d > window_end]
-        resumed_in_training = []
-        for ready_on, claim_id in returning:
-            day = _between(rng, max(ready_on, window_start), window_end)
-            claim = self.session.get(Claim, claim_id)
-            try:
-                outcome = places.resume(self.session, claim, to_cohort=cohort)
-            except DomainError:
-                continue  # no room for them here: they stay deferred
-            self.sim[claim.id].ended = None
-            if claim.status == ClaimStatus.STARTED:
-                resumed_in_training.append(claim)
-            self._note_funded([claim, *outcome.promoted], day)
-            self._ledger_operation_done()
-
-        # Some funded claims end before training starts, giving their place to the next in line.
-        ending_by = min(today, starts_on - timedelta(days=1))
-        scale_before = 1.0 if has_started else 0.5
-        funded = self._claims_in(cohort, ClaimStatus.FUNDED)
-        withdrawals = _binomial(rng, len(funded), hazards.withdraw_before * scale_before)
-        deferrals = _binomial(rng, len(funded), hazards.defer_before * scale_before)
-        # However small the demo, every programme shows a withdrawal and a deferral.
-        owed = self.owed[plan.code]
-        withdrawals = max(withdrawals, int(ClaimStatus.WITHDRAWN in owed))
-        deferrals = max(deferrals, int(ClaimStatus.DEFERRED in owed))
-        leaving = rng.sample(funded, min(len(funded), withdrawals + deferrals))
-        leaving.sort(key=lambda c: self.sim[c.id].claimed)
-        days = sorted(_between(rng, self.sim[c.id].claimed, ending_by) for c in leaving)
-        for n, (claim, day) in enumerate(zip(leaving, days, strict=True)):
-            sim = self.sim[claim.id]
-            day = min(max(day, sim.funded or sim.claimed), ending_by)
-            if n < withdrawals:
-                self._end(claim, ClaimStatus.WITHDRAWN, rng.choice(BEFORE_START_REASONS), day)
-            else:
-                self._end(claim, ClaimStatus.DEFERRED, rng.choice(hazards.deferral_reasons), day)
-                self._maybe_rejoin(plan, claim, day)
-
-        if not has_started:
-            return
-
-        # The cohort closes as it starts. Whoever still waits is offered the next cohort when
-        # that could fund them (it is not full yet); closing releases the rest.
-        for claim in self._claims_in(cohort, ClaimStatus.WAITING):
-            movable = claim.waiting_reason in (places.COHORT, places.REGION_QUOTA)
-            if plan.next is not None and movable and rng.random() < 0.75:
-                outcome = places.move_claim(self.session, claim, self.cohorts[plan.next])
-                self._note_funded([outcome.claim, *outcome.promoted], starts_on - timedelta(days=1))
-                self._ledger_operation_done()
-        still_waiting = self._claims_in(cohort, ClaimStatus.WAITING)
-        cohort_ops.update_cohort(
-            self.session,
-            cohort,
-            name=cohort.name,
-            starts_on=cohort.starts_on,
-            ends_on=cohort.ends_on,
-            places=cohort.places,
-            status=CohortStatus.CLOSED,
-        )
-        for claim in still_waiting:
-            self.sim[claim.id].ended = starts_on
-        self._ledger_operation_done()
-
-        # Training: declarations milestone by milestone, with people leaving on the way.
-        # Participants back from a deferral carry on from the milestone they had reached.
-        milestones = self.programmes[plan.code].milestones
-        force_stall = latest_started
-        reached = {
-            c.id: len([d for d in c.declarations if not d.is_voided]) for c in resumed_in_training
-        }
-        for claim in [*self._claims_in(cohort, ClaimStatus.FUNDED), *resumed_in_training]:
-            by = self.users[Role.PROVIDER] if plan.spec.name == SHOWCASE_PROVIDER else None
-            if claim.id not in reached and rng.random() < hazards.no_show:
-                if (today - starts_on).days > 45:
-                    day = starts_on + timedelta(days=rng.randint(14, 40))
-                    self._end(claim, ClaimStatus.WITHDRAWN, NO_SHOW_REASON, day)
-                continue  # otherwise the provider has not declared the start yet
-            previous = starts_on
-            for position, milestone in enumerate(milestones):
-                if position < reached.get(claim.id, 0):
-                    continue
-                due = starts_on + timedelta(days=milestone.due_after_days)
-                if position == 0:
-                    day = min(today, starts_on + timedelta(days=rng.randint(0, 10)))
-                else:
-                    late = (
-                        rng.randint(0, 14)
-                        if position == len(milestones) - 1
-                        else rng.randint(-7, 21)
-                    )
-                    day = max(previous, due + timedelta(days=late))
-                    if day > today:
-                        break
-                    if force_stall and position == 1:
-                        force_stall = False  # at least one participant falls behind
-                        break
-                    roll = rng.random()
-                    if roll < hazards.withdraw + hazards.defer:
-                        status = (
-                            ClaimStatus.WITHDRAWN
-                            if roll < hazards.withdraw
-                            else ClaimStatus.DEFERRED
-                        )
-                        reasons = (
-                            hazards.withdrawal_reasons
-                            if status == ClaimStatus.WITHDRAWN
-                            else hazards.deferral_reasons
-                        )
-                        ended_on = _between(rng, previous, day)
-                        self._end(claim, status, rng.choice(reasons), ended_on)
-                        if status == ClaimStatus.DEFERRED:
-                            self._maybe_rejoin(plan, claim, ended_on)
-                        break
-                    if roll < hazards.withdraw + hazards.defer + hazards.stall:
-                        break
-                declaration = record_declaration(
-                    self.session,
-                    claim,
-                    milestone_code=milestone.code,
-                    declared_on=day,
-                    by=by,
-                    today=today,
-                )
-                self.declarations.append((declaration.id, day))
-                self._ledger_operation_done()
-                sim = self.sim[claim.id]
-                if position == 0:
-                    sim.started = day
-                if position == len(milestones) - 1:
-                    sim.completed = day
-                previous = day
-
-    # -- people --------------------------------------------------------------------------
-
-    def _new_person(self, plan: CohortPlan) -> _Person:
-        rng = self.rng
-        if plan.code == EY:
-            first = rng.choice(FIRST_NAMES_F if rng.random() < 0.96 else FIRST_NAMES_M)
-        else:
-            first = rng.choice(FIRST_NAMES_F if rng.random() < 0.8 else FIRST_NAMES_M)
-        last = rng.choice(SURNAMES)
-        local = f"{first}.{last}".lower().replace("'", "").replace(" ", "-")
-        domain = rng.choice(PERSON_DOMAINS)
-        email, n = f"{local}@{domain}", 1
-        while email in self.used_emails:
-            n += 1
-            email = f"{local}{n}@{domain}"
-        self.used_emails.add(email)
-        trn = None
-        if plan.code == NPQ and rng.random() < 0.92:
-            trn = str(rng.randint(1_000_000, 9_999_999))
-            while trn in self.used_trns:
-                trn = str(rng.randint(1_000_000, 9_999_999))
-            self.used_trns.add(trn)
-        setting, la = self._place_of_work(plan)
-        return _Person(f"{first} {last}", email, trn, setting, la)
-
-    def _place_of_work(self, plan: CohortPlan) -> tuple[Setting | None, LocalAuthority | None]:
-        rng, home = self.rng, plan.spec.home_region
-        if plan.code == EP:
-            if plan.spec.name == "University of Thamesbridge":
-                near = [la for la in self.local_authorities if la.region.name in EP_QUOTA_REGIONS]
-                return None, rng.choice(near) if rng.random() < 0.85 else rng.choice(
-                    self.local_authorities
-                )
-            near = [la for la in self.local_authorities if la.region.name == home]
-            return None, rng.choice(near) if rng.random() < 0.7 else rng.choice(
-                self.local_authorities
-            )
-        if plan.code == EY:
-            kind = SettingKind.CHILDMINDER if rng.random() < 0.35 else SettingKind.GROUP_BASED
-        else:
-            roll = rng.random()
-            kind = (
-                SettingKind.MAINTAINED_NURSERY
-                if roll < 0.03
-                else SettingKind.SIXTEEN_TO_NINETEEN
-                if roll < 0.07
-                else SettingKind.SCHOOL
-            )
-        region = home if home is not None and rng.random() < 0.75 else None
-        pool = self.settings_by_region.get((kind, region)) if region else None
-        pool = pool or self.settings[kind]
-        if kind == SettingKind.CHILDMINDER:
-            # A childminder works alone: each takes one place, until every one has.
-            queue = self.childminder_queue.get(region)
-            if not queue:
-                queue = self.childminder_queue[region] = rng.sample(pool, len(pool))
-            return queue.pop(), None
-        return rng.choice(pool), None
-
-    def _claimed_by(self, plan: CohortPlan, person: _Person) -> User | None:
-        if person.setting is not None and person.setting is self.showcase_setting:
-            return self.users[Role.SETTING]
-        if plan.spec.name == SHOWCASE_PROVIDER:
-            return self.users[Role.PROVIDER]
-        return None
-
-    def _maybe_rejoin(self, plan: CohortPlan, claim: Claim, deferred_on: date) -> None:
-        """Some deferred participants come back, in a later cohort of the same provider.
-
-        The first to defer on each programme stays deferred, so that every programme shows one.
-        """
-        if plan.code not in self.kept_deferred:
-            self.kept_deferred.add(plan.code)
-            return
-        if plan.next is not None and self.rng.random() < 0.4:
-            ready_on = deferred_on + timedelta(days=self.rng.randint(14, 60))
-            self.rejoiners[(plan.spec.name, plan.code)].append((ready_on, claim.id))
-
-    def _claims_in(self, cohort: Cohort, status: ClaimStatus) -> list[Claim]:
-        """The cohort's claims in a status, in waiting-list order."""
-        return list(
-            self.session.scalars(
-                sa.select(Claim)
-                .where(Claim.cohort_id == cohort.id, Claim.status == status)
-                .order_by(Claim.is_priority.desc(), Claim.queue_seq, Claim.id)
-            )
-        )
-
-    # -- ledger calls with their dates ---------------------------------------------------
-
-    def _end(self, claim: Claim, status: ClaimStatus, reason: str, day: date) -> None:
-        operation = places.withdraw if status == ClaimStatus.WITHDRAWN else places.defer
-        outcome = operation(self.session, claim, reason=reason)
-        self.owed[claim.programme.code].discard(status)
-        self.sim[claim.id].ended = day
-        self._note_funded(outcome.promoted, day)
-        self._ledger_operation_done()
-
-    def _note_funded(self, claims: list[Claim], day: date) -> None:
-        for claim in claims:
-            if claim.holds_place and claim.status == ClaimStatus.FUNDED:
-                sim = self.sim[claim.id]
-                sim.funded = max(sim.claimed, min(day, self.today))
-
-    # -- dates -----------------------------------------------------------------------------
-
-    def _at(self, day: date) -> datetime:
-        """A time during the working day on ``day``, never later than now."""
-        moment = datetime.combine(
-            day, time(self.rng.randint(8, 17), self.rng.randint(0, 59)), tzinfo=LONDON
-        )
-        return min(moment.astimezone(UTC), self.now)
-
-    def _backdate(self) -> None:
-        rows = self.session.execute(
-            sa.select(
-                Claim.id,
-                Claim.participant_id,
-                Claim.funded_dt.is_not(None),
-                Claim.started_dt.is_not(None),
-                Claim.completed_dt.is_not(None),
-                Claim.ended_dt.is_not(None),
-            )
-        ).all()
-        claim_rows, first_claimed = [], {}
-        for claim_id, participant_id, funded, started, completed, ended in rows:
-            sim = self.sim[claim_id]
-            funded_on = sim.funded or sim.claimed
-            if sim.started:
-                funded_on = min(funded_on, sim.started)
-            events = (
-                ("claimed_dt", sim.claimed),
-                ("funded_dt", funded_on if funded else None),
-                ("started_dt", sim.started if started else None),
-                ("completed_dt", sim.completed if completed else None),
-                ("ended_dt", sim.ended if ended else None),
-            )
-            row, latest = {"id": claim_id}, None
-            for column, day in events:
-                if day is None:
-                    continue
-                if latest is None:
-                    moment = self._at(day)
-                elif day == sim.claimed:
-                    moment = latest  # funded the moment it was claimed
-                else:
-                    moment = max(self._at(day), latest)  # never before the event before it
-                row[column] = latest = moment
-            claim_rows.append(row)
-            claimed_dt = row["claimed_dt"]
-            if participant_id not in first_claimed or claimed_dt < first_claimed[participant_id]:
-                first_claimed[participant_id] = claimed_dt
-        # Plain UPDATEs by primary key: the audit trail keeps when the rows were really written.
+    def _tell_the_story(self, plans: list[CohortPlan]) -> dict[str, ProgrammeBook]:
+        """Tell every cohort's story, in memory, into one book per programme."""
         session = self.session
-        for keys in {tuple(sorted(r)) for r in claim_rows}:
-            batch = [r for r in claim_rows if tuple(sorted(r)) == keys]
-            session.execute(sa.update(Claim), batch)
-        session.execute(
-            sa.update(Declaration),
-            [{"id": i, "created_dt": self._at(day)} for i, day in self.declarations],
+        settings = session.scalars(
+            sa.select(Setting).options(joinedload(Setting.local_authority)).order_by(Setting.id)
+        ).all()
+        by_kind: dict[SettingKind, list[Setting]] = {kind: [] for kind in SettingKind}
+        for setting in settings:
+            by_kind[setting.kind].append(setting)
+        cast = Cast(
+            local_authorities=self.local_authorities,
+            settings=by_kind,
+            showcase_setting=next(s for s in settings if s.urn == self.showcase_setting_urn),
+            provider_user_id=self.users[Role.PROVIDER].id,
+            setting_user_id=self.users[Role.SETTING].id,
         )
-        session.execute(
-            sa.update(Participant),
-            [{"id": i, "created_dt": dt} for i, dt in first_claimed.items()],
+        cohort_ids = {plan: cohort.id for plan, cohort in self.cohorts.items()}
+        books = {
+            code: open_book(session, programme, today=self.today)
+            for code, programme in self.programmes.items()
+        }
+        story = Story(
+            rng=self.rng,
+            today=self.today,
+            plans=plans,
+            cohort_ids=cohort_ids,
+            programmes=self.programmes,
+            books=books,
+            cast=cast,
         )
-        cohorts = session.execute(sa.select(Cohort.id, Cohort.starts_on)).all()
+        self._say(
+            f"Telling the story of {sum(p.claims for p in plans):,} claims, by the ledger's rules"
+        )
+        for code in (EY, NPQ, EP):
+            mine = [p for p in plans if p.code == code]
+            story.tell(code)
+            self._say(
+                f"  {self.programmes[code].name}: {len(mine)} cohorts,"
+                f" {len(books[code].claims):,} claims"
+            )
+        return books
+
+    def _close_cohorts_and_date_them(
+        self, books: dict[str, ProgrammeBook], moments: Moments
+    ) -> None:
+        """Close the cohorts the story closed, move each programme's ledger sequence on as
+        far as the story did, and date the cohorts and targets in the story's past."""
+        session = self.session
+        for code, book in books.items():
+            programme = self.programmes[code]
+            for cohort in self.cohorts.values():
+                if cohort.programme_id == programme.id:
+                    cohort.status = book.capacity.cohort_status[cohort.id]
+            session.flush()
+            # As every ledger operation moves it (``places.lock_programme``).
+            session.execute(
+                sa.update(Programme)
+                .where(Programme.id == programme.id)
+                .values(ledger_seq=book.seq)
+                .execution_options(synchronize_session=False)
+            )
+            session.expire(programme, ["ledger_seq"])
+        # Plain UPDATEs: the audit trail keeps when the rows were really written.
         session.execute(
             sa.update(Cohort),
             [
-                {"id": i, "created_dt": self._at(min(self.today, d - timedelta(days=120)))}
-                for i, d in cohorts
+                {
+                    "id": cohort.id,
+                    "created_dt": moments.at(
+                        min(self.today, cohort.starts_on - timedelta(days=120))
+                    ),
+                }
+                for cohort in self.cohorts.values()
             ],
         )
         dfe = self.users[Role.DFE]
@@ -850,7 +531,7 @@ class _DemoLoader:
         ).all()
         session.execute(
             sa.update(ProgrammeTarget),
-            [{"id": i, "created_dt": self._at(d)} for i, d in targets],
+            [{"id": i, "created_dt": moments.at(d)} for i, d in targets],
         )
 
     def summary(self) -> str:
@@ -866,13 +547,3 @@ class _DemoLoader:
             f"{len(self.providers)} providers, {settings:,} settings, {cohorts} cohorts, "
             f"{participants:,} participants; claims: {by_status}"
         )
-
-
-def _binomial(rng: random.Random, n: int, p: float) -> int:
-    return sum(rng.random() < p for _ in range(n))
-
-
-def _between(rng: random.Random, first: date, last: date) -> date:
-    if last <= first:
-        return first
-    return first + timedelta(days=rng.randint(0, (last - first).days))
