@@ -1,15 +1,18 @@
 """The demo data: loaded once, through the place ledger, at every stage and within every cap."""
 
 import random
+import tomllib
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from fnmatch import fnmatch
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from tracker import demo
 from tracker.accounts import check_password
-from tracker.demo import checks
+from tracker.demo import checks, names
 from tracker.demo import loader as demo_loader
 from tracker.errors import DomainError
 from tracker.models import (
@@ -88,6 +91,22 @@ def test_full_scale_has_tens_of_providers_and_about_ten_thousand_claims():
     assert 20 <= len(demo.PROVIDERS) < 100
     assert 8_000 <= sum(per_term.values()) <= 12_000
     assert len({s.name for s in demo.PROVIDERS}) == len(demo.PROVIDERS)
+
+
+def test_the_name_lists_are_read_whole_and_shipped_with_the_package():
+    lists = (names.FIRST_NAMES_F, names.FIRST_NAMES_M, names.SURNAMES, names.PLACES)
+    assert all(len(found) >= 40 and len(set(found)) == len(found) for found in lists)
+    assert "O'Brien" in names.SURNAMES and "Jack in the Box" in names.NURSERY_PREFIXES
+    assert not any(
+        name.startswith("#") or name != name.strip() for found in lists for name in found
+    )
+    assert dict(names.SCHOOL_KINDS)["Primary School"] == 30
+
+    root = Path(__file__).resolve().parents[1]
+    config = tomllib.loads((root / "pyproject.toml").read_text())
+    shipped = config["tool"]["setuptools"]["package-data"]["tracker"]
+    for file in (root / "tracker" / "demo" / "data").iterdir():
+        assert any(fnmatch(f"demo/data/{file.name}", pattern) for pattern in shipped), file
 
 
 # -- a small demo in the database ---------------------------------------------------------
