@@ -1,8 +1,10 @@
 """Demo data: a realistic, repeatable picture of the three programmes, loaded once.
 
 ``plan`` says what the demo holds at scale 1.0 (providers, settings, cohorts, how people
-leave), ``names`` the names it gives (from the lists in ``data/``), and ``loader`` loads
-it: ``flask tracker demo`` calls ``load_demo``.
+leave) and ``names`` the names it gives (from the lists in ``data/``). ``story`` tells each
+cohort's past into ``book``, the place ledger's operations taken in memory; ``records``
+writes the result in bulk and ``checks`` checks it with the ledger's own definitions.
+``loader`` does all of it: ``flask tracker demo`` calls ``load_demo``.
 """
 
 from tracker.demo.loader import DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo
