@@ -12,6 +12,7 @@ loaded demo is then checked with the ledger's own checks (``tracker.demo.checks`
 """
 
 import functools
+import itertools
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -44,7 +45,7 @@ from tracker.places import (
 class DemoClaim:
     """A claim as the ledger would hold it, with the dates of the demo's story."""
 
-    number: int  # in the order claims were made: their ids follow it
+    number: int  # in the order the programme's claims were made, as their ids are
     programme_id: int
     cohort_id: int
     person: Person
@@ -114,7 +115,7 @@ class ProgrammeBook:
         self.claims: list[DemoClaim] = []
         self.by_cohort: dict[int, list[DemoClaim]] = {cohort_id: [] for cohort_id in cohort_starts}
         self._waiting: list[DemoClaim] = []
-        self._numbers = iter(range(1, 1 << 62))
+        self._numbers = itertools.count(1)
 
     # -- what the ledger reads ---------------------------------------------------------
 

@@ -83,7 +83,7 @@ def write_books(
 ) -> None:
     """Write every book's claims, in the order they were made, each with its participant
     and declarations."""
-    claims = sorted((c for book in books for c in book.claims), key=lambda c: c.number)
+    claims = [claim for book in books for claim in book.claims]
     claim_moments = [moments.of_claim(claim) for claim in claims]
     people = [
         {
