@@ -1,4 +1,4 @@
-"""The demo data: loaded once, through the place ledger, at every stage and within every cap."""
+"""The demo data: loaded once, by the place ledger's rules, at every stage and within every cap."""
 
 import random
 import tomllib
