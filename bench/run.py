@@ -727,7 +727,7 @@ def render(
         "## Data sets",
         "",
         "* `10k`: the demo generator (`tracker.demo.load_demo`, scale 1.0, seed 2023): every",
-        "  claim went through the place ledger.",
+        "  claim decided by the place ledger's rules, and checked against them after the load.",
         "* `100k` and `1m`: **demo data replicated**: the 10k set cloned 10 and 100 times with",
         "  set-based SQL (`bench/dataset.py`, one `INSERT ... SELECT` per table); the copies",
         "  share providers and settings, so allocations, programme targets, places per setting",

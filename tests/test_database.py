@@ -3,7 +3,7 @@
 import pytest
 import sqlalchemy as sa
 
-from tracker.database import COPY_FROM, IN_CHUNK, insert_rows, one_of
+from tracker.database import COPY_FROM, IN_CHUNK, insert_rows, one_of, reserve_ids
 from tracker.models import Participant
 from tracker.models.base import utcnow
 
@@ -69,3 +69,20 @@ def test_one_of_finds_every_value_asked_for_and_nothing_else(session):
 
     assert sorted(found) == wanted
     assert list(one_of(session.get_bind(), Participant.trn, [])) == []
+
+
+@SIZES
+def test_rows_given_reserved_ids_keep_them_and_later_rows_come_after(session, n):
+    table = Participant.__table__
+    insert_rows(session.connection(), table, _people(2))
+    before = session.scalar(sa.select(sa.func.max(Participant.id)))
+
+    ids = reserve_ids(session.connection(), table, n)
+    rows = [{**row, "id": id_} for row, id_ in zip(_people(n, start=10), ids, strict=True)]
+    insert_rows(session.connection(), table, rows)
+    insert_rows(session.connection(), table, _people(1, start=100))
+
+    assert ids == sorted(ids) and len(set(ids)) == n and ids[0] > before
+    stored = dict(session.execute(sa.select(Participant.email, Participant.id)).all())
+    assert [stored[row["email"]] for row in rows] == ids
+    assert stored["person.100@example.com"] > ids[-1]  # the id sequence stays ahead

@@ -114,3 +114,23 @@ def insert_rows(connection: sa.Connection, table: sa.Table, rows: list[dict]) ->
         raise sa.exc.DBAPIError.instance(
             statement, None, error, dbapi_error, dialect=dialect
         ) from error
+
+
+def reserve_ids(connection: sa.Connection, table: sa.Table, count: int) -> list[int]:
+    """Reserve ``count`` new ids for rows of ``table`` to be inserted with their ids given,
+    in increasing order, so that rows written in bulk need not read their ids back.
+
+    PostgreSQL takes them from the table's id sequence, which then stays ahead of the rows;
+    SQLite gives the next ids after the highest, which the transaction's write lock (taken
+    as it begins, see above) keeps for it.
+    """
+    if count <= 0:
+        return []
+    if connection.dialect.name == "postgresql":
+        sequence = sa.func.pg_get_serial_sequence(table.name, "id")
+        ids = connection.scalars(
+            sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, count))
+        ).all()
+        return sorted(ids)
+    first = connection.scalar(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))) + 1
+    return list(range(first, first + count))
