@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests import factories
-from tracker import cohorts, figures, places, progress
+from tracker import cohorts, figures, formats, places, progress
 from tracker.errors import DomainError
 from tracker.models import Claim, ClaimStatus, Declaration, SettingKind
 from tracker.programmes import set_allocation, set_target
@@ -232,5 +232,5 @@ def test_the_week_kept_is_the_london_week(session, instant):
 
     weeks = figures.weekly_funded(session)
 
-    london_day = instant.astimezone(figures.LONDON).date()
+    london_day = instant.astimezone(formats.LONDON).date()
     assert weeks == {cohort.programme_id: {figures.week_of(london_day): 1}}

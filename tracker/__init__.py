@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from tracker import formats
 from tracker.config import Config, config_from_environment, database_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,6 +108,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
 
     # Every error summary's links land on an input, date fields' on their day box.
     app.jinja_env.globals["wtforms_errors"] = error_summary
+    app.jinja_env.filters.update(formats.FILTERS)
 
     from tracker.web import (
         admin,

@@ -10,6 +10,8 @@ from xml.sax.saxutils import escape
 
 from markupsafe import Markup
 
+from tracker.formats import short_month
+
 # GOV.UK Design System colours.
 BLUE = "#1d70b8"
 BLACK = "#0b0c0c"
@@ -94,7 +96,7 @@ def cumulative_chart(
     for when in _axis_dates(start, end):
         parts.append(
             f'<text x="{x(when):.1f}" y="{HEIGHT - BOTTOM + 22}" text-anchor="middle" '
-            f'fill="{GREY}">{when:%b %Y}</text>'
+            f'fill="{GREY}">{short_month(when)}</text>'
         )
     if target is not None:
         parts.append(

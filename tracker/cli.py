@@ -74,7 +74,7 @@ def demo_command(scale, seed):
 def publish_command():
     """Publish the public uptake figures now, unless this week's are published already."""
     from tracker import publication
-    from tracker.web.fields import long_date
+    from tracker.formats import long_date
 
     with acting_as(label="command line"):
         published = publication.publish(db.session, by="command line")

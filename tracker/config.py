@@ -40,7 +40,6 @@ class Config:
     SET_PASSWORD_LINK_MAX_AGE = timedelta(days=3)
     # Where the phase banner's feedback link and the content pages send people.
     SUPPORT_EMAIL = os.environ.get("SUPPORT_EMAIL", "send.workforce.tracker@education.gov.uk")
-    TIMEZONE = "Europe/London"
     # Refuse larger uploads before reading them (a CSV of enrolments is at most 5 MB).
     MAX_CONTENT_LENGTH = 6 * 1024 * 1024
     # Rate limits (Flask-Limiter): shared storage such as redis:// when there are several

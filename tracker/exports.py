@@ -18,6 +18,8 @@ from datetime import date
 
 import xlsxwriter
 
+from tracker.formats import short_date
+
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 Value = str | int | float | date | None
@@ -53,7 +55,7 @@ class Table:
         if isinstance(value, int) and not isinstance(value, bool):
             return f"{value:,}"
         if isinstance(value, date):
-            return f"{value.day} {value:%b %Y}"
+            return short_date(value)
         return str(value)
 
 

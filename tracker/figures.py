@@ -19,13 +19,13 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 
 from tracker import access
+from tracker.formats import LONDON, london_midnight
 from tracker.models import (
     AreaClaimCount,
     Claim,
@@ -43,7 +43,6 @@ from tracker.models import (
 from tracker.models.figures import NO_AREA, NO_SETTING, REASON_LENGTH
 
 logger = logging.getLogger(__name__)
-LONDON = ZoneInfo("Europe/London")
 
 
 # -- definitions -------------------------------------------------------------------------
@@ -264,10 +263,6 @@ FIELDS = fields(Figures)
 
 
 # -- which claims ------------------------------------------------------------------------
-
-
-def london_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), LONDON).astimezone(UTC)
 
 
 @dataclass(frozen=True)

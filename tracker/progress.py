@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.errors import DomainError
+from tracker.formats import long_date
 from tracker.models import Claim, ClaimStatus, Declaration, Milestone, User
 from tracker.models.base import utcnow
 from tracker.places import fund_waiting_claims, lock_programme, london_today, retrying
@@ -60,7 +61,7 @@ def record_declaration(
         raise DomainError("The date of a declaration cannot be in the future", field="declared_on")
     if declared_on < claim.cohort.starts_on:
         raise DomainError(
-            f"The date cannot be before the cohort starts on {claim.cohort.starts_on:%-d %B %Y}",
+            f"The date cannot be before the cohort starts on {long_date(claim.cohort.starts_on)}",
             field="declared_on",
         )
 
@@ -75,7 +76,7 @@ def record_declaration(
     if made and declared_on < made[-1].declared_on:
         raise DomainError(
             f"The date cannot be before {made[-1].milestone.name} "
-            f"on {made[-1].declared_on:%-d %B %Y}",
+            f"on {long_date(made[-1].declared_on)}",
             field="declared_on",
         )
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from tracker import figures
 from tracker.access import SETTING_AREA
 from tracker.figures import ALL, LONDON, Figures, Scope, week_of
+from tracker.formats import long_date
 from tracker.models import (
     Allocation,
     Cohort,
@@ -463,27 +464,24 @@ class Projection:
         if target is None:
             return "The programme has no target."
         if self.reached_on:
-            return f"The target of {target:,} was reached in the week of {_day(self.reached_on)}."
+            reached = long_date(self.reached_on)
+            return f"The target of {target:,} was reached in the week of {reached}."
         rate = f"{self.rate_per_week:,.1f} places a week"
         if self.expected_on:
             return (
                 f"At the current rate ({rate} over the last {RATE_WEEKS} weeks) the target of"
-                f" {target:,} will be reached in the week of {_day(self.expected_on)}."
+                f" {target:,} will be reached in the week of {long_date(self.expected_on)}."
             )
         if self.ends_on and self.projected_at_end is not None:
             return (
                 f"At the current rate ({rate} over the last {RATE_WEEKS} weeks) the programme"
-                f" will end on {_day(self.ends_on)} with {self.projected_at_end:,} places"
+                f" will end on {long_date(self.ends_on)} with {self.projected_at_end:,} places"
                 f" funded: {self.shortfall:,} short of the target of {target:,}."
             )
         return (
             f"No places were funded in the last {RATE_WEEKS} weeks: at this rate the target"
             f" of {target:,} will not be reached ({self.shortfall:,} places short)."
         )
-
-
-def _day(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
 
 
 def project(

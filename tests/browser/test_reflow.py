@@ -14,7 +14,7 @@ body (``document.body.style.zoom = 2``) would not do: the viewport stays 1280 px
 media queries still see a desktop, and the page is laid out for a width it does not have.
 
 One browser tab per role, signed in once; each page is loaded once, at 320 px, and laid
-out again at 200% zoom, so the crawl stays quick.
+out again at 200% zoom and at 1280 px, so the crawl stays quick.
 """
 
 from datetime import date, timedelta
@@ -377,7 +377,7 @@ def _too_wide(page) -> str | None:
     [None, Role.DFE, Role.PROVIDER, Role.SETTING, Role.LOCAL_AUTHORITY],
     ids=["signed-out", "dfe", "provider", "setting", "local-authority"],
 )
-def test_every_page_reflows_at_320_px_and_at_200_percent_zoom(
+def test_every_page_reflows_at_320_px_at_200_percent_zoom_and_at_1280_px(
     app, world, tab, assert_accessible, role
 ):
     urls = crawl_plan(app, world)[role]
@@ -405,8 +405,10 @@ def test_every_page_reflows_at_320_px_and_at_200_percent_zoom(
             _emulate(cdp, **ZOOMED)
             if (why := _too_wide(page)) is not None:
                 failures.append(f"{url} at 200% zoom scrolls sideways: {why}")
+            _emulate(cdp, **DESKTOP)
+            if (why := _too_wide(page)) is not None:
+                failures.append(f"{url} at 1280 px scrolls sideways: {why}")
             if url.startswith("/dashboard"):
-                _emulate(cdp, **DESKTOP)
                 failures.extend(_briefs_from_one_screen(page, url))
     finally:
         _emulate(cdp, **NARROW)

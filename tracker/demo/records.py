@@ -8,16 +8,14 @@ counts the figures read are kept by the triggers on ``claims`` as the rows go in
 
 import random
 from datetime import UTC, date, datetime, time
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from tracker.audit import record_created
 from tracker.database import insert_rows, reserve_ids
 from tracker.demo.book import DemoClaim, ProgrammeBook
+from tracker.formats import LONDON
 from tracker.models import Claim, Declaration, Participant
-
-LONDON = ZoneInfo("Europe/London")
 
 
 class Moments:

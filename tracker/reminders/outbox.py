@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from tracker.database import is_sqlite
 from tracker.errors import DomainError
+from tracker.formats import long_date
 from tracker.models import Claim, OutboxMessage, OutboxStatus, Participant
 from tracker.models.base import utcnow
 from tracker.reminders.audience import Directory, Recipient
@@ -42,7 +43,6 @@ from tracker.reminders.defaults import (
     RuleSettings,
     rule_for,
 )
-from tracker.reminders.time import format_date
 from tracker.reminders.tokens import make_unsubscribe_token
 
 logger = logging.getLogger(__name__)
@@ -177,7 +177,7 @@ def _queue_about_claim(
         "programme": claim.programme.name,
         "provider": cohort.provider.name,
         "cohort": cohort.name,
-        "starts_on": format_date(cohort.starts_on),
+        "starts_on": long_date(cohort.starts_on),
         "setting": claim.setting.name if claim.setting else "",
         **extra,
     }

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
 from tracker import figures
+from tracker.formats import long_date, month_year
 from tracker.models import (
     Claim,
     ClaimStatus,
@@ -48,7 +49,7 @@ from tracker.reminders.defaults import (
     rules_in_force,
 )
 from tracker.reminders.outbox import Due, queued_keys
-from tracker.reminders.time import format_date, london_date, london_morning
+from tracker.reminders.time import london_date, london_morning
 
 # A reminder tied to one day is still sent this many days late, if the scheduler was
 # down on the day; older ones are not sent at all (a new service does not mail history).
@@ -96,7 +97,7 @@ def _claim_values(programme: Programme, claim: Claim) -> dict:
         "programme": programme.name,
         "provider": cohort.provider.name,
         "cohort": cohort.name,
-        "starts_on": format_date(cohort.starts_on),
+        "starts_on": long_date(cohort.starts_on),
         "setting": claim.setting.name if claim.setting else "",
     }
 
@@ -178,7 +179,7 @@ def _milestone_dues(
                 values = {
                     **_claim_values(programme, claim),
                     "milestone": milestone.name,
-                    "due_on": format_date(due_on),
+                    "due_on": long_date(due_on),
                 }
                 subject_key = f"claim:{claim.id}:milestone:{milestone.id}"
                 for recipient in directory.for_claim(rule, claim):
@@ -238,7 +239,7 @@ def no_progress(session: Session, now: datetime, directory: Directory | None = N
                 continue
             values = {
                 **_claim_values(programme, claim),
-                "last_progress_on": format_date(last_on),
+                "last_progress_on": long_date(last_on),
                 "days_without_progress": stalled,
             }
             # One reminder for each full stretch of the rule's days without progress.
@@ -275,10 +276,10 @@ def _overdue_and_at_risk(
         for milestone in programme.milestones:
             due_on = starts_on + timedelta(days=milestone.due_after_days)
             if milestone.id not in declared[claim.id] and due_on < today:
-                overdue.append(f"- {who}: {milestone.name}, due {format_date(due_on)}")
+                overdue.append(f"- {who}: {milestone.name}, due {long_date(due_on)}")
         last_on = last.get(claim.id, starts_on)
         if (today - last_on).days >= at_risk_days:
-            at_risk.append(f"- {who}: nothing recorded since {format_date(last_on)}")
+            at_risk.append(f"- {who}: nothing recorded since {long_date(last_on)}")
     return by_provider
 
 
@@ -305,7 +306,7 @@ def provider_digest(
                 continue
             values = {
                 "programme": programme.name,
-                "week_of": format_date(monday),
+                "week_of": long_date(monday),
                 "days": at_risk_days,
                 "overdue_count": len(overdue),
                 "overdue_list": "\n".join(overdue) or "None",
@@ -350,8 +351,8 @@ def uptake_summary(
             continue
         values = {
             "programme": programme.name,
-            "month": f"{today:%B %Y}",
-            "as_of": format_date(today),
+            "month": month_year(today),
+            "as_of": long_date(today),
             **uptake_figures(session, programme, today),
         }
         for recipient in directory.dfe:

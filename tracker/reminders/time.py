@@ -1,9 +1,8 @@
 """Reminders run on Europe/London dates; the database keeps UTC."""
 
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 
-LONDON = ZoneInfo("Europe/London")
+from tracker.formats import LONDON
 
 
 def london_date(now: datetime) -> date:
@@ -16,7 +15,3 @@ def london_date(now: datetime) -> date:
 def london_morning(day: date, hour: int = 8) -> datetime:
     """Return an aware instant on a London date, at the hour reminders usually go out."""
     return datetime.combine(day, time(hour), tzinfo=LONDON)
-
-
-def format_date(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"

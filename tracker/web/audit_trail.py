@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tracker.formats import london_datetime, long_date
 from tracker.models import (
     Allocation,
     ApiToken,
@@ -43,8 +44,6 @@ from tracker.models import (
     User,
 )
 from tracker.models.base import Base
-from tracker.web.fields import long_date
-from tracker.web.layout import london_datetime
 
 ACTIONS = {"create": "Created", "update": "Changed", "delete": "Deleted"}
 # How the audit trail stores dates and moments (see tracker.audit._plain).

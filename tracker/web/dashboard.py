@@ -19,6 +19,7 @@ from tracker import access, exports, uptake
 from tracker.access import require_role
 from tracker.extensions import db
 from tracker.figures import DEFINITIONS, PLACES_LEFT
+from tracker.formats import long_date
 from tracker.models import LocalAuthority, Programme, Role
 from tracker.reminders.time import LONDON
 from tracker.web import figure_cache
@@ -88,18 +89,14 @@ def filter_description(form: FilterForm, programmes: list[Programme]) -> str:
     parts = [names.get(form.programme.data or "", "All programmes")]
     start, end = form.claimed_from.data, form.claimed_to.data
     if start and end:
-        parts.append(f"claims made from {_day(start)} to {_day(end)}")
+        parts.append(f"claims made from {long_date(start)} to {long_date(end)}")
     elif start:
-        parts.append(f"claims made from {_day(start)}")
+        parts.append(f"claims made from {long_date(start)}")
     elif end:
-        parts.append(f"claims made up to {_day(end)}")
+        parts.append(f"claims made up to {long_date(end)}")
     else:
         parts.append("all claims")
     return ", ".join(parts)
-
-
-def _day(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
 
 
 def export_response(table: exports.Table, kind: str, filters: list[str], title: str, notes):
@@ -110,7 +107,9 @@ def export_response(table: exports.Table, kind: str, filters: list[str], title: 
     if kind == "csv":
         body = exports.to_csv(table)
     else:
-        body = exports.to_xlsx(table, title=title, notes=[*notes, f"Extracted on {_day(today)}."])
+        body = exports.to_xlsx(
+            table, title=title, notes=[*notes, f"Extracted on {long_date(today)}."]
+        )
     name = exports.file_name(table, filters, today, kind)
     return Response(
         body,

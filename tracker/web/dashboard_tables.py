@@ -11,6 +11,7 @@ from tracker import figures, uptake
 from tracker.charts import Point, bar_chart, cumulative_chart
 from tracker.exports import Table
 from tracker.figures import DEFINITIONS, PLACES_LEFT, SETTINGS_CLAIMING
+from tracker.formats import long_date, month_year
 from tracker.models import LocalAuthority, Programme
 
 # The counts the tables show, each headed by its definition's words (``tracker.figures``).
@@ -259,7 +260,7 @@ def _monthly_table(programme: Programme, weeks: list[uptake.Week]) -> Table:
     )
     for month, month_weeks in sorted(by_month.items()):
         table.rows.append(
-            [f"{month:%B %Y}", sum(w.funded for w in month_weeks), month_weeks[-1].cumulative]
+            [month_year(month), sum(w.funded for w in month_weeks), month_weeks[-1].cumulative]
         )
     return _numeric(table, 1)
 
@@ -276,8 +277,8 @@ def _chart(
     if target is not None:
         summary += f" of a target of {target:,}"
     if weeks:
-        summary += f", funded between the weeks of {weeks[0].starts_on:%-d %B %Y}"
-        summary += f" and {weeks[-1].starts_on:%-d %B %Y}."
+        summary += f", funded between the weeks of {long_date(weeks[0].starts_on)}"
+        summary += f" and {long_date(weeks[-1].starts_on)}."
     else:
         summary += "."
     end_point = None

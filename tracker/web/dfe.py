@@ -2,14 +2,12 @@
 the audit trail and the sign-in history."""
 
 import re
-from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -30,6 +28,7 @@ from tracker import programmes as programme_rules
 from tracker import publication as publication_rules
 from tracker.access import require_role
 from tracker.extensions import db
+from tracker.formats import london_midnight, long_date
 from tracker.models import (
     Allocation,
     AuditEvent,
@@ -50,12 +49,11 @@ from tracker.places import current_target
 from tracker.sign_ins import OUTCOME_LABELS
 from tracker.uptake import london_today
 from tracker.web import audit_trail
-from tracker.web.fields import GovDateField, PlacesField, PlainText, long_date, paginate
+from tracker.web.fields import GovDateField, PlacesField, PlainText, paginate
 from tracker.web.forms import commit_or_show
 
 bp = Blueprint("dfe", __name__, url_prefix="/dfe")
 bp.before_request(require_role(Role.DFE))
-bp.add_app_template_filter(long_date, "long_date")
 
 COHORTS_PER_PAGE = 25
 AUDIT_EVENTS_PER_PAGE = 50
@@ -321,7 +319,7 @@ def change_target(code: str):
         if target is not None:
             flash(
                 f"Target for {programme.name} set to {target.places:,} places"
-                f" from {target.effective_on.day} {target.effective_on:%B %Y}",
+                f" from {long_date(target.effective_on)}",
                 "success",
             )
             return redirect(url_for("dfe.programme", code=programme.code))
@@ -552,9 +550,9 @@ def audit():
         if actor:
             query = query.where(AuditEvent.actor.icontains(actor, autoescape=True))
         if form.occurred_from.data:
-            query = query.where(AuditEvent.occurred_dt >= _london_midnight(form.occurred_from.data))
+            query = query.where(AuditEvent.occurred_dt >= london_midnight(form.occurred_from.data))
         if form.occurred_to.data:
-            end = _london_midnight(form.occurred_to.data + timedelta(days=1))
+            end = london_midnight(form.occurred_to.data + timedelta(days=1))
             query = query.where(AuditEvent.occurred_dt < end)
     else:
         query = query.where(sa.false())
@@ -587,9 +585,3 @@ def sign_ins():
         per_page=SIGN_IN_ATTEMPTS_PER_PAGE,
     )
     return render_template("dfe/sign_ins.html", form=form, page=page, outcomes=OUTCOME_LABELS)
-
-
-def _london_midnight(day) -> datetime:
-    """The moment a calendar day begins in the service's time zone."""
-    zone = ZoneInfo(current_app.config["TIMEZONE"])
-    return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)

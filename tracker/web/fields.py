@@ -182,8 +182,3 @@ def page_of(items: list, *, per_page: int) -> ListPage:
     if number > 1 and start >= len(items):
         abort(404)
     return ListPage(items[start : start + per_page], number, per_page, len(items))
-
-
-def long_date(day: date | None) -> str:
-    """A date as GOV.UK writes it: 1 March 2026."""
-    return f"{day.day} {day:%B %Y}" if day else ""

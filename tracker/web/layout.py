@@ -1,8 +1,5 @@
 """What every page shows around its content: service name, navigation for the role, dates."""
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint, current_app, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -163,16 +160,6 @@ def organisation_filter(user) -> str:
 @bp.app_template_filter("role_label")
 def role_label(role: Role) -> str:
     return ROLE_LABELS[role]
-
-
-@bp.app_template_filter("london_datetime")
-def london_datetime(value: datetime | None) -> str:
-    """Show a moment as GOV.UK writes it, in the service's time zone: 1 March 2026 at 2:05pm."""
-    if value is None:
-        return ""
-    local = value.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
-    hour = local.hour % 12 or 12
-    return f"{local.day} {local:%B %Y} at {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
 
 
 @bp.app_template_filter("minutes")

@@ -23,11 +23,10 @@ from tracker.claim_progress import (
 from tracker.extensions import db
 from tracker.models import Claim, ClaimStatus, Programme, Role, Setting
 from tracker.places import waiting_positions
-from tracker.web.fields import PlainText, long_date, paginate
+from tracker.web.fields import PlainText, paginate
 
 bp = Blueprint("local_authority", __name__, url_prefix="/local-authority")
 bp.before_request(require_role(Role.LOCAL_AUTHORITY))
-bp.add_app_template_filter(long_date, "long_date")
 
 SETTINGS_PER_PAGE = 25
 CLAIMS_PER_PAGE = 25

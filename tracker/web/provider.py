@@ -16,6 +16,7 @@ from tracker.access import require_role
 from tracker.claim_progress import STATUS_LABELS
 from tracker.errors import DomainError
 from tracker.extensions import db
+from tracker.formats import long_date
 from tracker.input_guard import MAX_ID
 from tracker.models import (
     Allocation,
@@ -574,7 +575,7 @@ def move(claim_id: int):
     ).all()
     form = MoveForm()
     form.cohort.choices = [
-        (str(c.id), f"{c.name}, starting {c.starts_on.day} {c.starts_on:%B %Y}") for c in others
+        (str(c.id), f"{c.name}, starting {long_date(c.starts_on)}") for c in others
     ]
     if form.validate_on_submit():
         to_cohort = next(c for c in others if str(c.id) == form.cohort.data)
@@ -610,7 +611,7 @@ def resume(claim_id: int):
     ).all()
     form = ResumeForm()
     form.cohort.choices = [
-        (str(c.id), f"{c.name}, starting {c.starts_on.day} {c.starts_on:%B %Y}") for c in cohorts
+        (str(c.id), f"{c.name}, starting {long_date(c.starts_on)}") for c in cohorts
     ]
     if request.method == "GET" and any(c.id == claim.cohort_id for c in cohorts):
         form.cohort.data = str(claim.cohort_id)

@@ -14,9 +14,9 @@ from markupsafe import Markup
 from tracker import disclosure, exports, publication
 from tracker.charts import bar_chart
 from tracker.extensions import db
+from tracker.formats import long_date
 from tracker.models import PublishedSnapshot
 from tracker.web.dashboard import EXPORT_TYPES
-from tracker.web.fields import long_date
 
 bp = Blueprint("public", __name__, url_prefix="/public")
 

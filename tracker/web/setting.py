@@ -30,12 +30,11 @@ from tracker.cohort_finder import (
 from tracker.extensions import db
 from tracker.models import Claim, ClaimStatus, Cohort, LocalAuthority, Region, Role
 from tracker.places import waiting_positions
-from tracker.web.fields import GovDateField, PlainText, long_date, page_of, paginate
+from tracker.web.fields import GovDateField, PlainText, page_of, paginate
 from tracker.web.forms import commit_or_show
 
 bp = Blueprint("setting", __name__, url_prefix="/setting")
 bp.before_request(require_role(Role.SETTING))
-bp.add_app_template_filter(long_date, "long_date")
 
 COHORTS_PER_PAGE = 20
 CLAIMS_PER_PAGE = 25
