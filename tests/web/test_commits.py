@@ -1,24 +1,22 @@
 """The page tests see what a request committed, and only that: a view that forgot to commit
 would fail them. Each request runs in an application context and database session of its
-own (``RequestByRequestClient``), as in production; here the pages' one write helper is
-made to forget its commit, and what the page did is gone."""
+own (``RequestByRequestClient``), as in production; here the one place pages commit
+(``tracker.web.forms.save``) is made to forget it, and what the page did is gone."""
 
 import pytest
 import sqlalchemy as sa
 
 from tests import factories
-from tests.browser import submit
+from tests.browser import sign_in, sign_out, submit
+from tests.web.conftest import PASSWORD, create_account
 from tests.web.records import signed_in
 from tracker.models import Claim, Cohort, Role
-from tracker.web import provider as provider_pages
-from tracker.web import setting as setting_pages
+from tracker.web import forms
 
 
-def forgetting_to_commit(form, call, *, default_field):
-    """``commit_or_show`` without its commit: the change is made, then dropped with the
-    request's session."""
-    result = call()
-    return True if result is None else result
+def forgetting_to_commit():
+    """``save`` without its commit: the change is made, then dropped with the request's
+    session."""
 
 
 @pytest.mark.parametrize("commits", [True, False], ids=["with its commit", "without it"])
@@ -30,7 +28,7 @@ def test_a_settings_claim_is_seen_only_if_the_view_commits_it(
     cohort = factories.create_cohort(session)
     session.commit()
     if not commits:
-        monkeypatch.setattr(setting_pages, "commit_or_show", forgetting_to_commit)
+        monkeypatch.setattr(forms, "save", forgetting_to_commit)
 
     response = submit(
         client,
@@ -53,7 +51,7 @@ def test_a_providers_new_cohort_is_seen_only_if_the_view_commits_it(
     signed_in(client, session, Role.PROVIDER, organisation=provider.ukprn)
     session.commit()
     if not commits:
-        monkeypatch.setattr(provider_pages, "commit_or_show", forgetting_to_commit)
+        monkeypatch.setattr(forms, "save", forgetting_to_commit)
 
     response = submit(
         client,
@@ -70,3 +68,20 @@ def test_a_providers_new_cohort_is_seen_only_if_the_view_commits_it(
     assert response.status_code == 302, response.get_data(as_text=True)
     cohorts = session.scalar(sa.select(sa.func.count(Cohort.id)))
     assert cohorts == (1 if commits else 0)
+
+
+@pytest.mark.parametrize("commits", [True, False], ids=["with its commit", "without it"])
+def test_signing_out_ends_the_session_only_if_the_view_commits_it(
+    client, session, monkeypatch, commits
+):
+    user = create_account(session, role=Role.PROVIDER)
+    sign_in(client, user.email, PASSWORD)
+    stolen = client.get_cookie("session").value
+    if not commits:
+        monkeypatch.setattr(forms, "save", forgetting_to_commit)
+
+    sign_out(client)
+    client.set_cookie("session", stolen)
+    replayed = client.get("/provider/")
+
+    assert replayed.status_code == (302 if commits else 200)

@@ -10,6 +10,7 @@ from tracker.errors import DomainError
 from tracker.extensions import db
 from tracker.models import Role, User
 from tracker.models.base import utcnow
+from tracker.web import forms
 from tracker.web.forms import ConfirmForm, CreateAccountForm, commit_or_show
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -76,10 +77,10 @@ def deactivate_account(user_id: int):
         try:
             deactivate_user(db.session, user, by=current_user)
         except DomainError as exc:
-            db.session.rollback()
+            forms.discard()
             error = exc.message
         else:
-            db.session.commit()
+            forms.save()
             flash(f"The account for {user.email} has been deactivated", "success")
             return redirect(url_for("admin.accounts"))
     return render_template("admin/deactivate_account.html", user=user, form=form, error=error)

@@ -29,6 +29,7 @@ from tracker.audit import acting_as, reset_actor, set_actor
 from tracker.errors import DomainError
 from tracker.extensions import db, limiter
 from tracker.participants import normalise_email
+from tracker.web import forms
 from tracker.web.forms import SetPasswordForm, SignInForm, commit_or_show
 from tracker.web.layout import home_url
 
@@ -127,7 +128,7 @@ def sign_in():
         )
         if user is None:
             # The attempt is kept in the sign-in history.
-            db.session.commit()
+            forms.save()
             g.sign_in_failed = True
             logger.info("Failed sign-in from %s", get_remote_address())
             form.email.errors.append("Enter a correct email address and password")
@@ -135,7 +136,7 @@ def sign_in():
             session_id = start_session(
                 db.session, user, lifetime=current_app.config["SESSION_ABSOLUTE_LIFETIME"]
             )
-            db.session.commit()
+            forms.save()
             _forget_failures_for_account()
             next_page = _safe_next(request.args.get("next"))
             # A new session for the signed-in person: nothing from before carries over.
@@ -151,7 +152,7 @@ def sign_in():
 def sign_out():
     # Ended on the server too: a copy of the cookie signs no one in afterwards.
     end_session(db.session, session.get(SESSION_ID_KEY))
-    db.session.commit()
+    forms.save()
     logout_user()
     session.clear()
     flash("You have signed out", "success")

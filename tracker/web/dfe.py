@@ -48,7 +48,7 @@ from tracker.participants import normalise_email
 from tracker.places import current_target
 from tracker.sign_ins import OUTCOME_LABELS
 from tracker.uptake import london_today
-from tracker.web import audit_trail
+from tracker.web import audit_trail, forms
 from tracker.web.fields import GovDateField, PlacesField, PlainText, paginate
 from tracker.web.forms import commit_or_show
 
@@ -420,7 +420,7 @@ def publish():
     this_week = publication_rules.of_week(db.session, london_today())
     if this_week is None and form.validate_on_submit():
         published = publication_rules.publish(db.session, by=current_user.email)
-        db.session.commit()
+        forms.save()
         if published.created:
             flash(
                 "Published the public uptake figures for "

@@ -33,6 +33,17 @@ def show_domain_error(form: FlaskForm, error: DomainError, *, default_field: str
     field.errors.append(error.message)
 
 
+def save() -> None:
+    """Commit what this request changed: with ``discard``, the only place pages end their
+    transaction (tests replace it to show a view whose change is not saved fails them)."""
+    db.session.commit()
+
+
+def discard() -> None:
+    """Roll back what this request changed, when a rule refused it."""
+    db.session.rollback()
+
+
 def commit_or_show(form: FlaskForm, call: Callable[[], T], *, default_field: str) -> T | None:
     """A page's change, saved: run ``call`` and commit it, or, when a rule refuses it, roll
     back and show the rule's message on the field it names (else ``default_field``).
@@ -42,10 +53,10 @@ def commit_or_show(form: FlaskForm, call: Callable[[], T], *, default_field: str
     try:
         result = call()
     except DomainError as error:
-        db.session.rollback()
+        discard()
         show_domain_error(form, error, default_field=default_field)
         return None
-    db.session.commit()
+    save()
     return True if result is None else result
 
 

@@ -30,6 +30,7 @@ from tracker.models import (
     Role,
     Setting,
 )
+from tracker.web import forms
 from tracker.web.forms import ConfirmForm, commit_or_show
 from tracker.web.provider_forms import (
     BulkDeclarationForm,
@@ -383,7 +384,7 @@ def upload(cohort_id: int):
             try:
                 made = imports.import_enrolments(db.session, cohort, data, by=current_user)
             except imports.ImportRefused as refused:
-                db.session.rollback()
+                forms.discard()
                 problems = refused.problems
                 form.file.errors.append(
                     f"The file has {len(problems):,} problem{'s' if len(problems) != 1 else ''}:"
@@ -391,7 +392,7 @@ def upload(cohort_id: int):
                 )
             else:
                 funded = sum(claim.status == ClaimStatus.FUNDED for claim in made)
-                db.session.commit()
+                forms.save()
                 flash(
                     f"{len(made):,} participants enrolled: {funded:,} funded,"
                     f" {len(made) - funded:,} waiting",
@@ -458,13 +459,13 @@ def declare_many(cohort_id: int):
             except DomainError as error:
                 failures.append((claim, error.message))
         if failures:
-            db.session.rollback()
+            forms.discard()
             form.claims.errors.append(
                 f"{len(failures)} of {len(claims)} declarations cannot be recorded, so none was:"
                 " untick the participants named, or fix the milestone or date"
             )
         else:
-            db.session.commit()
+            forms.save()
             milestone = dict(form.milestone.choices)[form.milestone.data]
             flash(f"{milestone} recorded for {len(claims)} participants", "success")
             return redirect(url_for("provider.cohort", cohort_id=cohort.id))

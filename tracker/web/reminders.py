@@ -33,6 +33,7 @@ from tracker.reminders.outbox import count_by_status
 from tracker.reminders.rules import preview_due
 from tracker.reminders.time import london_date
 from tracker.reminders.tokens import opt_out, participant_from_token
+from tracker.web import forms
 from tracker.web.fields import PlainText, paginate
 from tracker.web.forms import commit_or_show
 
@@ -99,7 +100,7 @@ def outbox():
 @bp.get("/preview")
 def preview():
     due = preview_due(db.session, london_date(utcnow()), PREVIEW_DAYS)
-    db.session.rollback()
+    db.session.rollback()  # what working out the due reminders wrote is not kept
     return render_template(
         "reminders/preview.html", due=due[:PREVIEW_SHOWN], total=len(due), days=PREVIEW_DAYS
     )
@@ -118,7 +119,7 @@ def stop(token: str):
     form = StopRemindersForm()
     if form.validate_on_submit():
         opt_out(db.session, participant)
-        db.session.commit()
+        forms.save()
         return render_template("reminders/stopped.html")
     return render_template(
         "reminders/stop.html",
