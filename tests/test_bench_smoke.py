@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from bench import dataset, wrk
 from bench import run as bench_run
 
+pytestmark = pytest.mark.slow  # processes, servers or a browser: `-m "not slow"` skips it
+
 
 def _database(monkeypatch) -> str:
     url = os.environ.get("TEST_DATABASE_URL", "")

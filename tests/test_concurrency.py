@@ -9,6 +9,7 @@ import os
 import time
 from collections import Counter
 
+import pytest
 import sqlalchemy as sa
 
 from tests import factories
@@ -16,6 +17,8 @@ from tracker import places
 from tracker.errors import DomainError
 from tracker.extensions import db
 from tracker.models import Allocation, Claim, ClaimStatus, Cohort, Region, RegionQuota, Setting
+
+pytestmark = pytest.mark.slow  # processes, servers or a browser: `-m "not slow"` skips it
 
 CLAIMS = 200
 

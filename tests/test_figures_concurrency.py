@@ -9,11 +9,15 @@ import multiprocessing
 import os
 from datetime import date, timedelta
 
+import pytest
+
 from tests import factories
 from tests.test_concurrency import _processes
 from tracker import figures, places, progress
 from tracker.extensions import db
 from tracker.models import Claim, ClaimStatus, Cohort, Setting, SettingKind
+
+pytestmark = pytest.mark.slow  # processes, servers or a browser: `-m "not slow"` skips it
 
 CLAIMS = 60
 

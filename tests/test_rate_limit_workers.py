@@ -27,6 +27,8 @@ from tracker.config import Config
 from tracker.extensions import db
 from tracker.models import Role
 
+pytestmark = pytest.mark.slow  # processes, servers or a browser: `-m "not slow"` skips it
+
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 PASSWORD = "correct horse battery staple"

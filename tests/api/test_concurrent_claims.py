@@ -22,6 +22,8 @@ from tests import factories
 from tests.api.conftest import make_caller
 from tracker.models import Claim, ClaimStatus, Role, SettingKind
 
+pytestmark = pytest.mark.slow  # processes, servers or a browser: `-m "not slow"` skips it
+
 ROOT = Path(__file__).resolve().parents[2]
 CLAIMS = 200
 PLACES = 10

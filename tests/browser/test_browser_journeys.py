@@ -7,11 +7,14 @@ finds its way as a person would, by the service navigation, links, buttons and l
 import re
 from datetime import date, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from tests import factories
 from tracker import places, publication
 from tracker.models import PublishedSnapshot, Role, SettingKind
+
+pytestmark = pytest.mark.slow  # processes, servers or a browser: `-m "not slow"` skips it
 
 try:
     from playwright.sync_api import expect

@@ -42,6 +42,8 @@ from tracker.reminders.defaults import DEFAULT_RULES, NO_PROGRESS
 from tracker.reminders.outbox import Due, queue
 from tracker.reminders.tokens import make_unsubscribe_token
 
+pytestmark = pytest.mark.slow  # processes, servers or a browser: `-m "not slow"` skips it
+
 try:
     from playwright.sync_api import expect
 except ImportError:  # the browser fixture skips, or fails under REQUIRE_BROWSER=1, saying why

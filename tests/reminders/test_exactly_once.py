@@ -13,12 +13,16 @@ from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from tests import factories
 from tests.reminders import helpers
 from tracker.extensions import db
 from tracker.models import OutboxMessage
+from tracker.models.base import utcnow
+
+pytestmark = pytest.mark.slow  # processes, servers or a browser: `-m "not slow"` skips it
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = "2026-03-02T09:00"  # London
@@ -138,7 +142,13 @@ def test_a_run_killed_half_way_loses_nothing_when_started_again(
     in_flight = session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.status == "sending"))
 
     smtp_server.behaviour.delay_seconds = 0
-    time.sleep(1.1)  # the killed run's lease on its message expires
+    # Time passes: the killed run's lease on its message expires.
+    session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == in_flight)
+        .values(lease_expires_dt=utcnow() - timedelta(seconds=1))
+    )
+    session.commit()
     _run_here(app, runner, smtp_server, monkeypatch)
 
     assert _statuses(session) == {"sent": 6}

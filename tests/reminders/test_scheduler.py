@@ -10,6 +10,7 @@ import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from tests.reminders import helpers
@@ -18,6 +19,8 @@ from tracker.models import AuditEvent, OutboxMessage, PublishedSnapshot
 from tracker.models.base import utcnow
 from tracker.reminders.time import LONDON
 from tracker.scheduler import build_scheduler, publish_job, queue_due_job, send_queued_job
+
+pytestmark = pytest.mark.slow  # processes, servers or a browser: `-m "not slow"` skips it
 
 ROOT = Path(__file__).resolve().parents[2]
 
