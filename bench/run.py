@@ -1007,7 +1007,7 @@ HOW_TO_REPEAT = [
     "```sh",
     "make bench          # 10k, 100k and 1m: the full run (writes this file)",
     ".venv/bin/python -m bench.run --size 10k --db postgresql   # one part of it",
-    ".venv/bin/python -m bench.run --size small --db sqlite --output /tmp/B.md  # as CI",
+    ".venv/bin/python -m bench.run --size small --db sqlite --output bench/.data/small.md  # as CI",
     "```",
     "",
     "Needs wrk (`apt-get install wrk`; another binary with `WRK=/path/to/wrk`). PostgreSQL",
