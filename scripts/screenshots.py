@@ -97,7 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Cannot take screenshots: {reason}", file=sys.stderr)
         return 1
     app = create_app()
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line for every request
+    # The screenshots and their lengths are what was asked for: not a line for every request
+    # or sign-in.
+    for name in ("werkzeug", "tracker"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     plan = pages(app)
     args.out.mkdir(parents=True, exist_ok=True)
     with served(app) as base_url, chromium() as browser:
