@@ -36,11 +36,12 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Two processes share the tests (each builds databases of its own). Test modules and plugins
+# Two processes share the tests (each builds databases of its own; the tests that open
+# hundreds of connections stay together in one of them, --dist loadgroup). Test modules and plugins
 # are compiled with pytest's assertions once, then kept in __pycache__ for the next run, even
 # where the environment asks Python to write no bytecode.
 test: lint
-	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n 2
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n 2 --dist loadgroup
 
 # The full benchmark run (10k, 100k and 1 million enrolments, SQLite and PostgreSQL at
 # 127.0.0.1:5432): builds and caches the data sets in bench/.data/ and PostgreSQL, measures

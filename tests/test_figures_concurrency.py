@@ -17,7 +17,12 @@ from tracker import figures, places, progress
 from tracker.extensions import db
 from tracker.models import Claim, ClaimStatus, Cohort, Setting, SettingKind
 
-pytestmark = pytest.mark.slow  # processes, servers or a browser: `-m "not slow"` skips it
+pytestmark = [
+    pytest.mark.slow,  # processes, servers or a browser: `-m "not slow"` skips it
+    # Up to 200 connections each: under `make test`, one at a time in one process, so that
+    # two never need more than the server allows.
+    pytest.mark.xdist_group("hundreds_of_connections"),
+]
 
 CLAIMS = 60
 
