@@ -3,7 +3,7 @@
 import pytest
 import sqlalchemy as sa
 
-from tracker.accounts import create_user, deactivate_user, sign_in_with_password
+from tracker.accounts import create_user, deactivate_user, set_password, sign_in_with_password
 from tracker.models import AuditEvent, Role, SignInAttempt, SignInOutcome
 from tracker.sign_ins import USER_AGENT_LENGTH
 
@@ -107,3 +107,15 @@ def test_no_password_nor_its_hash_is_kept_anywhere_a_sign_in_writes(session):
     assert PASSWORD not in kept
     assert "a wrong guess" not in kept
     assert "argon2" not in kept
+
+
+def test_a_new_password_is_in_the_audit_trail_but_never_its_value(session):
+    lee = create_user(session, email="lee@example.com", role=Role.DFE, password=PASSWORD)
+    created = audit_events(session)[-1]
+    set_password(session, lee, "another long passphrase of mine")
+
+    assert created[2]["password_hash"] == "set"
+    assert audit_events(session)[-1] == ("update", "users", {"password_hash": "changed"})
+    kept = " ".join(map(str, audit_events(session)))
+    assert "argon2" not in kept
+    assert "another long passphrase" not in kept

@@ -70,9 +70,22 @@ def _plain(value: Any) -> Any:
 
 @functools.cache
 def _audited(mapper) -> tuple:
-    """The column attributes the trail records: all but secrets and bookkeeping, the columns
-    marked ``NOT_AUDITED`` (tracker.models.base)."""
-    return tuple(attr for attr in mapper.column_attrs if attr.columns[0].info.get("audited", True))
+    """The column attributes the trail records: all but bookkeeping, the columns marked
+    ``NOT_AUDITED`` (tracker.models.base)."""
+    return tuple(
+        attr
+        for attr in mapper.column_attrs
+        if attr.columns[0].info.get("audited", True) is not False
+    )
+
+
+def _is_secret(attr) -> bool:
+    return attr.columns[0].info.get("audited") == "secret"
+
+
+def _secret(value) -> str | None:
+    """What the trail says of a secret's value (``SECRET``): that there is one, no more."""
+    return None if value is None else "set"
 
 
 def _column_changes(obj, action: str) -> dict[str, Any]:
@@ -81,6 +94,12 @@ def _column_changes(obj, action: str) -> dict[str, Any]:
     state = sa.inspect(obj)
     changes: dict[str, Any] = {}
     for attr in _audited(state.mapper):
+        if _is_secret(attr):
+            if action == "update" and state.attrs[attr.key].history.has_changes():
+                changes[attr.key] = "changed" if getattr(obj, attr.key) is not None else None
+            elif action == "create":
+                changes[attr.key] = _secret(getattr(obj, attr.key))
+            continue
         if action == "update":
             history = state.attrs[attr.key].history
             if not history.has_changes():
@@ -116,13 +135,16 @@ def record_created(session: Session, model: type, rows: list[dict[str, Any]]) ->
     entity_type = model.__table__.name
     attrs = _audited(sa.inspect(model))
     keys = [attr.key for attr in attrs]
-    to_plain = [attr.key for attr in attrs if not _is_json_native(attr)]
+    to_plain = [attr.key for attr in attrs if not _is_json_native(attr) and not _is_secret(attr)]
     # Values to convert (moments, statuses) are mostly the same few objects in every row
     # of a batch, such as the moment it was made: each object is converted once.
     converted: dict[int, Any] = {}
     events = []
+    secrets = [attr.key for attr in attrs if _is_secret(attr)]
     for row in rows:
         changes = {key: row[key] for key in keys}
+        for key in secrets:
+            changes[key] = _secret(changes[key])
         for key in to_plain:
             value = changes[key]
             if value is not None:

@@ -17,6 +17,8 @@ NAMING_CONVENTION = {
 # A column's ``info`` for a value the audit trail leaves out: a secret, or bookkeeping that
 # changes none of the service's records (tracker.audit).
 NOT_AUDITED = {"audited": False}
+# A secret's column: the trail records that it was set or changed, never its value.
+SECRET = {"audited": "secret"}
 
 
 def utcnow() -> datetime:

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.models.base import NOT_AUDITED, Base, enum_column, utcnow
+from tracker.models.base import NOT_AUDITED, SECRET, Base, enum_column, utcnow
 from tracker.models.organisation import Provider, Setting
 from tracker.models.reference import LocalAuthority
 
@@ -37,7 +37,7 @@ class User(UserMixin, Base):
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     full_name: Mapped[str] = mapped_column(sa.String(200), default="")
     # Secret: the audit trail never records it.
-    password_hash: Mapped[str | None] = mapped_column(sa.String(255), info=NOT_AUDITED)
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255), info=SECRET)
     role: Mapped[Role] = mapped_column(enum_column(Role))
     provider_id: Mapped[int | None] = mapped_column(sa.ForeignKey("providers.id"), index=True)
     setting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("settings.id"), index=True)

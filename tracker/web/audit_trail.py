@@ -291,7 +291,8 @@ class RecordNames:
             if event.action != "update" and change in (None, "", []):
                 continue
             table = references.get((event.entity_type, column))
-            label = column.removesuffix("_id" if table else "_dt").replace("_", " ").capitalize()
+            name = column.removesuffix("_id" if table else "_dt").removesuffix("_hash")
+            label = name.replace("_", " ").capitalize()
             if event.action == "update" and isinstance(change, list) and len(change) == 2:
                 old, new = (self._value(table, value) for value in change)
                 lines.append((label, f"{old} → {new}"))
