@@ -623,3 +623,18 @@ def test_the_overview_gives_each_programme_a_headline_and_a_page_of_its_own(dfe_
     allocations = one.select_one("[data-downloads=provider-allocations-ey-senco-l3]")
     assert "with all 10 columns" in text(allocations)
     assert len(one.select("[data-table=provider-allocations-ey-senco-l3] thead th")) == 6
+
+
+def test_a_programme_page_lists_its_reasons_without_repeating_its_name(dfe_client, session):
+    ey = factories.programme(session, "ey-senco-l3")
+    cohort = factories.create_cohort(session, prog=ey, places=5)
+    places.withdraw(session, claim(session, cohort), reason="Changed job")
+    session.commit()
+
+    html = page(dfe_client.get("/dashboard?programme=ey-senco-l3"))
+    headers = [text(th) for th in html.select("table[data-table=end-reasons] thead th")]
+    assert headers == ["Outcome", "Reason", "Claims"]
+    assert cells(html, "end-reasons") == [["Withdrawn", "Changed job", "1"]]
+    # The download names the programme, as every download does.
+    body = dfe_client.get("/dashboard/export/end-reasons.csv?programme=ey-senco-l3")
+    assert body.get_data(as_text=True).splitlines()[1].startswith(ey.name)

@@ -143,7 +143,9 @@ def _area_table(key: str, caption: str, first: str, rows: list[uptake.AreaRow], 
     return _numeric(table, offset)
 
 
-def _reasons_table(rows: list[uptake.ReasonRow], names: dict[str, str]) -> Table:
+def _reasons_table(
+    rows: list[uptake.ReasonRow], names: dict[str, str], scope: uptake.Scope
+) -> Table:
     table = Table(
         "end-reasons",
         "Reasons for withdrawals and deferrals",
@@ -158,6 +160,8 @@ def _reasons_table(rows: list[uptake.ReasonRow], names: dict[str, str]) -> Table
                 r.count,
             ]
         )
+    if scope.programme_id is not None:
+        table.on_page = [1, 2, 3]  # a programme's page: its name on every row says nothing
     return _numeric(table, 3)
 
 
@@ -420,7 +424,7 @@ def national_dashboard(
         "Kind of setting",
         uptake.by_setting_kind(session, scope, counted),
     )
-    tables["end-reasons"] = _reasons_table(uptake.end_reasons(session, scope), names)
+    tables["end-reasons"] = _reasons_table(uptake.end_reasons(session, scope), names, scope)
     return dashboard
 
 
@@ -484,7 +488,7 @@ def local_dashboard(
         "Kind of setting",
         uptake.by_setting_kind(session, scope),
     )
-    tables["end-reasons"] = _reasons_table(uptake.end_reasons(session, scope), names)
+    tables["end-reasons"] = _reasons_table(uptake.end_reasons(session, scope), names, scope)
     dashboard.settings_without_claim = uptake.settings_without_claim(session, scope)
     table = Table(
         "settings-without-a-claim",
