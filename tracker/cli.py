@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 
 from tracker import figures
 from tracker.audit import acting_as
+from tracker.database import count_rows
 from tracker.errors import DomainError
 from tracker.extensions import db
 from tracker.models import Role
@@ -207,7 +208,6 @@ def scheduler_command():
 @click.option("--email", required=True, help="The provider or DfE account the token acts as.")
 def create_token_command(email):
     """Create an API token for an account and print it (it cannot be shown again)."""
-    import sqlalchemy as sa
 
     from tracker.models import User
     from tracker.participants import normalise_email
@@ -289,7 +289,7 @@ def participants_conflicts_command(resolved, limit):
     from tracker.participants import conflicts_query
 
     query = conflicts_query(resolved=resolved)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    total = count_rows(db.session, query)
     for c in db.session.scalars(query.limit(limit)).unique():
         claim = c.claim
         by = f"{claim.cohort.provider.name} (UKPRN {claim.cohort.provider.ukprn})"

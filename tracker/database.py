@@ -69,6 +69,12 @@ def one_of(bind, column, values: Iterable) -> Iterator[sa.ColumnElement[bool]]:
         yield column.in_(values[start : start + IN_CHUNK])
 
 
+def count_rows(session, query: sa.Select) -> int:
+    """How many rows a query gives: a list's length, for its pages (not a figure of the
+    service: those are counted in tracker.figures)."""
+    return session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+
+
 def insert_one(connection: sa.Connection, table: sa.Table, row: dict) -> int:
     """Insert one row and return its id, in one statement."""
     return connection.execute(sa.insert(table).returning(table.c.id), row).scalar_one()

@@ -1,9 +1,15 @@
 """The JSON API for training providers and DfE, under /api/v1, described by OpenAPI 3."""
 
-from flask import Flask
+from flask import Flask, request
 from flask_smorest.spec.plugins import integerconverter2paramschema
 
 API_PREFIX = "/api/v1"
+
+
+def is_api_request() -> bool:
+    """Whether the request in hand is for the API (its answers, errors included, are JSON)."""
+    return request.path.startswith(API_PREFIX + "/")
+
 
 SETTINGS = {
     "API_TITLE": "SEND workforce training tracker",

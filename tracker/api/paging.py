@@ -12,6 +12,7 @@ from flask import request, url_for
 from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 
+from tracker.database import count_rows
 from tracker.extensions import db
 
 PAGE_SIZE = 25
@@ -34,7 +35,7 @@ def list_page(
     query: sa.Select, pagination: PaginationParameters, present: Callable[[Sequence], list]
 ) -> dict:
     """Answer one page of a query, with the path of the next page when there is one."""
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    total = count_rows(db.session, query)
     pagination.item_count = total  # flask-smorest's X-Pagination header is made from it
     rows: Sequence = []
     # A page past the end is empty: asking for it never puts a vast offset to the database.

@@ -2,11 +2,10 @@
 
 import http
 
-from flask import request
 from flask_smorest import Api
 from flask_smorest.pagination import PaginationMetadataSchema
 
-from tracker.api import API_PREFIX
+from tracker.api import is_api_request
 from tracker.api.problems import PROBLEM_JSON, ProblemSchema, handle_http_exception
 
 HEADERS = {
@@ -63,6 +62,6 @@ class TrackerApi(Api):
         # flask-smorest registers this for every HTTPException of the whole app, pages and
         # all (the pages' handler, registered later, takes its place and hands it the API's
         # paths); an unknown path or method under the API matches no blueprint of its own.
-        if request.path.startswith(API_PREFIX + "/"):
+        if is_api_request():
             return handle_http_exception(error)
         return error

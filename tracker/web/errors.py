@@ -2,11 +2,12 @@
 
 import math
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from tracker.api import is_api_request
 from tracker.extensions import db
 
 bp = Blueprint("errors", __name__)
@@ -22,17 +23,11 @@ PAGES = {
 }
 
 
-def _is_api_request() -> bool:
-    from tracker.api import API_PREFIX
-
-    return request.path.startswith(API_PREFIX + "/")
-
-
 # Registered for HTTPException rather than for each code: Flask prefers an app handler for
 # a code over a blueprint's handler for HTTPException, which would take the API's errors.
 @bp.app_errorhandler(HTTPException)
 def http_error(error: HTTPException):
-    if _is_api_request():
+    if is_api_request():
         # This handler is the application's one for HTTPException: the API answers in kind.
         from tracker.api.problems import handle_http_exception
 

@@ -2,9 +2,9 @@
 
 import secrets
 
-from flask import Blueprint, current_app, g, request, session
+from flask import Blueprint, current_app, g, session
 
-from tracker.api import API_PREFIX
+from tracker.api import is_api_request
 
 bp = Blueprint("security", __name__)
 
@@ -59,7 +59,7 @@ def set_security_headers(response):
     # Pages seen when signed in show people's records: keep them out of shared caches and the
     # browser's back-button history after signing out. The session is read, not the user, so
     # that this works even when the database does not.
-    if "_user_id" in session or request.path.startswith(API_PREFIX + "/"):
+    if "_user_id" in session or is_api_request():
         # The API's answers too: each is for one token's eyes.
         response.headers["Cache-Control"] = "no-store"
     return response
