@@ -37,7 +37,8 @@ format: install
 	$(BIN)/ruff format .
 
 # Two processes share the tests (each builds databases of its own; the tests that open
-# hundreds of connections stay together in one of them, --dist loadgroup). Test modules and plugins
+# hundreds of connections, or start processes of their own, stay together in one of them,
+# --dist loadgroup). Test modules and plugins
 # are compiled with pytest's assertions once, then kept in __pycache__ for the next run, even
 # where the environment asks Python to write no bytecode.
 test: lint

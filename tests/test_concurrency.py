@@ -27,7 +27,7 @@ pytestmark = [
 
 CLAIMS = 200
 # Connections left for the other tests running at the same time.
-CONNECTIONS_BESIDE = 40
+CONNECTIONS_BESIDE = 60
 
 
 def _processes(app) -> int:

@@ -22,7 +22,12 @@ from tests import factories
 from tests.api.conftest import make_caller
 from tracker.models import Claim, ClaimStatus, Role, SettingKind
 
-pytestmark = pytest.mark.slow  # processes, servers or a browser: `-m "not slow"` skips it
+pytestmark = [
+    pytest.mark.slow,  # processes, servers or a browser: `-m "not slow"` skips it
+    # Processes of its own with connections of their own: under `make test`, beside the
+    # concurrency tests' hundreds of connections in one process, never at the same time.
+    pytest.mark.xdist_group("hundreds_of_connections"),
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 CLAIMS = 200

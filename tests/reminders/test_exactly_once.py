@@ -22,7 +22,12 @@ from tracker.extensions import db
 from tracker.models import OutboxMessage
 from tracker.models.base import utcnow
 
-pytestmark = pytest.mark.slow  # processes, servers or a browser: `-m "not slow"` skips it
+pytestmark = [
+    pytest.mark.slow,  # processes, servers or a browser: `-m "not slow"` skips it
+    # Processes of its own with connections of their own: under `make test`, beside the
+    # concurrency tests' hundreds of connections in one process, never at the same time.
+    pytest.mark.xdist_group("hundreds_of_connections"),
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = "2026-03-02T09:00"  # London
