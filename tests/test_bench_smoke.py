@@ -18,12 +18,7 @@ import sqlalchemy as sa
 from bench import dataset, wrk
 from bench import run as bench_run
 
-pytestmark = [
-    pytest.mark.slow,  # processes, servers or a browser: `-m "not slow"` skips it
-    # Processes of its own with connections of their own: under `make test`, beside the
-    # concurrency tests' hundreds of connections in one process, never at the same time.
-    pytest.mark.xdist_group("hundreds_of_connections"),
-]
+pytestmark = pytest.mark.slow  # processes, servers or a browser: `-m "not slow"` skips it
 
 
 def _database(monkeypatch) -> str:

@@ -27,12 +27,7 @@ from tracker.config import Config
 from tracker.extensions import db
 from tracker.models import Role
 
-pytestmark = [
-    pytest.mark.slow,  # processes, servers or a browser: `-m "not slow"` skips it
-    # Processes of its own with connections of their own: under `make test`, beside the
-    # concurrency tests' hundreds of connections in one process, never at the same time.
-    pytest.mark.xdist_group("hundreds_of_connections"),
-]
+pytestmark = pytest.mark.slow  # processes, servers or a browser: `-m "not slow"` skips it
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
