@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import pytest
 
 from tests import factories
-from tests.test_concurrency import _processes
+from tests.test_concurrency import _processes, connect_before_the_race
 from tracker import figures, places, progress
 from tracker.extensions import db
 from tracker.models import Claim, ClaimStatus, Cohort, Setting, SettingKind
@@ -30,7 +30,7 @@ CLAIMS = 60
 def _in_child(app, jobs, barrier, results):
     """Run in a forked process: wait for the others, then do each job and commit it."""
     with app.app_context():
-        db.engine.dispose(close=False)
+        connect_before_the_race()
         barrier.wait()
         for job in jobs:
             try:
